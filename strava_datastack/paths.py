@@ -1,0 +1,39 @@
+"""Where the project keeps its files. Read at call time so tests and runs can redirect them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EVIDENCE_DIR = REPO_ROOT / "evidence"
+
+
+def data_dir() -> Path:
+    """The folder with the warehouse, the token store and the built site.
+
+    ``STRAVA_DATASTACK_DATA_DIR`` overrides the default ``data/`` in the repository.
+    """
+    return Path(os.environ.get("STRAVA_DATASTACK_DATA_DIR") or REPO_ROOT / "data").resolve()
+
+
+def warehouse_path() -> Path:
+    return data_dir() / "strava.duckdb"
+
+
+def warehouse_snapshot_path() -> Path:
+    """A closed copy of the warehouse that readers (Evidence) use, so they never block a writer."""
+    return data_dir() / "snapshot" / "strava.duckdb"
+
+
+def token_store_path() -> Path:
+    return data_dir() / "strava_token.json"
+
+
+def site_dir() -> Path:
+    return data_dir() / "site"
+
+
+def dlt_pipelines_dir() -> Path:
+    return data_dir() / "dlt_pipelines"

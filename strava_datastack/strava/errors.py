@@ -1,0 +1,67 @@
+"""Errors the Strava client raises, each worded for the person who has to act on it.
+
+Dagster shows an exception's message in the run's logs, so the message is the user interface:
+say what happened and what to do, and never include a secret.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strava_datastack.strava.client import RateLimitReading
+
+
+class StravaError(Exception):
+    """Something went wrong talking to Strava; the message says what and what to do."""
+
+    #: Whether trying the same request again later can succeed without the user doing anything.
+    transient = False
+
+
+class StravaConfigError(StravaError):
+    """The project is not configured to reach Strava (e.g. credentials are missing)."""
+
+
+class StravaAuthError(StravaError):
+    """Strava refused the credentials: wrong, expired or revoked."""
+
+
+class StravaMissingScopeError(StravaAuthError):
+    """The refresh token was granted without a permission the project needs."""
+
+
+class StravaInactiveAppError(StravaError):
+    """Strava answered 403 Application Inactive to every call."""
+
+    @classmethod
+    def default(cls) -> StravaInactiveAppError:
+        return cls(
+            "Strava answered 403 Forbidden: this API application is inactive. Since June 2026 an "
+            "application only works while its owner has a paid Strava subscription. Renew the "
+            "subscription of the account that owns the application (strava.com/settings/api), "
+            "then run again; nothing was loaded."
+        )
+
+
+class StravaRateLimitedError(StravaError):
+    """Strava answered 429: the application's read budget is spent for now."""
+
+    def __init__(self, reading: RateLimitReading | None, message: str | None = None) -> None:
+        self.reading = reading
+        super().__init__(
+            message
+            or "Strava answered 429 Rate Limit Exceeded: this application's request budget is "
+            "spent for now. The 15-minute budget resets at :00, :15, :30 and :45 UTC, the daily "
+            "budget at 00:00 UTC; run again after that."
+        )
+
+
+class StravaServerError(StravaError):
+    """Strava failed or could not be reached (5xx, timeouts); retrying later can help."""
+
+    transient = True
+
+
+class StravaPayloadError(StravaError):
+    """Strava answered with a body the project cannot read (not JSON, or the wrong shape)."""
