@@ -19,12 +19,12 @@ def data_dir() -> Path:
 
 
 def warehouse_path() -> Path:
-    return data_dir() / "strava.duckdb"
+    return data_dir() / "warehouse.duckdb"
 
 
 def warehouse_snapshot_path() -> Path:
     """A closed copy of the warehouse that readers (Evidence) use, so they never block a writer."""
-    return data_dir() / "snapshot" / "strava.duckdb"
+    return data_dir() / "snapshot" / "warehouse.duckdb"
 
 
 def token_store_path() -> Path:
@@ -37,3 +37,7 @@ def site_dir() -> Path:
 
 def dlt_pipelines_dir() -> Path:
     return data_dir() / "dlt_pipelines"
+
+
+def budget_ledger_path() -> Path:
+    return data_dir() / "budget_ledger.json"

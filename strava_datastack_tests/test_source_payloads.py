@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from strava_datastack.strava.errors import StravaPayloadError
-from strava_datastack.strava.source import (
+from strava_datastack.strava.rows import (
     ACTIVITY_COLUMNS,
     STREAM_KEYS,
     activity_row,

@@ -251,7 +251,7 @@ class StravaClient:
                     "read_all,activity:read_all,profile:read_all and store the new refresh token."
                 )
             if status == 401:
-                # The access token may have been revoked in the meantime: one fresh login, then stop.
+                # The token may have been revoked meanwhile: log in once more, then stop.
                 if attempts == 1:
                     self._access_token = None
                     continue

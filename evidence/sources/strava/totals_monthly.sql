@@ -1,0 +1,14 @@
+-- Monthly totals per sport group (marts.sport_totals_monthly).
+select
+    month_start,
+    year,
+    month,
+    sport_group,
+    sport_label(sport_group) as sport,
+    activity_count,
+    dist(distance_km) as distance,
+    moving_time_h as moving_hours,
+    elev(elevation_gain_m) as elevation,
+    kilojoules,
+    calories
+from marts.sport_totals_monthly

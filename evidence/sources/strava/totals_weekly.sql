@@ -1,0 +1,12 @@
+-- Weekly totals per sport group (marts.sport_totals_weekly).
+select
+    week_start,
+    iso_year,
+    iso_week,
+    sport_group,
+    sport_label(sport_group) as sport,
+    activity_count,
+    dist(distance_km) as distance,
+    moving_time_h as moving_hours,
+    elev(elevation_gain_m) as elevation
+from marts.sport_totals_weekly

@@ -1,0 +1,17 @@
+-- Year to date against last year to the same day, per sport group and 'all'
+-- (marts.sport_ytd_comparison).
+select
+    as_of_date,
+    last_year_as_of_date,
+    sport_group,
+    sport_label(sport_group) as sport,
+    ytd_activity_count,
+    dist(ytd_distance_km) as ytd_distance,
+    ytd_moving_time_h as ytd_moving_hours,
+    elev(ytd_elevation_gain_m) as ytd_elevation,
+    last_ytd_activity_count,
+    dist(last_ytd_distance_km) as last_ytd_distance,
+    last_ytd_moving_time_h as last_ytd_moving_hours,
+    elev(last_ytd_elevation_gain_m) as last_ytd_elevation,
+    distance_change_pct / 100.0 as distance_change
+from marts.sport_ytd_comparison

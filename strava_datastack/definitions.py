@@ -1,0 +1,27 @@
+"""The code location: assembles the assets, resources and automation from `defs/`."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+from dagster_dlt import DagsterDltResource
+
+from strava_datastack.defs.automation import (
+    daily_refresh,
+    explain_run_failure,
+    ingest_and_transform,
+    resume_budget_stopped_runs,
+)
+from strava_datastack.defs.dbt.assets import strava_dbt
+from strava_datastack.defs.dbt.project import dbt_project
+from strava_datastack.defs.evidence.assets import evidence_site
+from strava_datastack.defs.ingest.assets import strava_ingest
+
+defs = dg.Definitions(
+    assets=[strava_ingest, strava_dbt, evidence_site],
+    jobs=[ingest_and_transform],
+    schedules=[daily_refresh],
+    sensors=[resume_budget_stopped_runs, explain_run_failure],
+    resources={
+        "dlt": DagsterDltResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

@@ -1,0 +1,128 @@
+"""What keeps the warehouse fresh without anyone clicking: the daily refresh, resuming backfills
+the daily budget stopped, and a plain-words note on every failed run."""
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from strava_datastack.defs.ingest.assets import (
+    TAG_BUDGET_STOPPED,
+    TAG_DAILY_REFRESH,
+    TAG_RESUME_AFTER,
+)
+from strava_datastack.defs.partitions import daily_partitions
+from strava_datastack.strava.budget import budget_clock
+
+TAG_CONTINUES = "strava-datastack/continues-run"
+TAG_CONTINUES_BACKFILL = "strava-datastack/continues-backfill"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+DEFAULT_LOOKBACK_DAYS = 7
+
+ingest_and_transform = dg.define_asset_job(
+    "ingest_and_transform",
+    selection=dg.AssetSelection.groups("ingest", "transform"),
+    partitions_def=daily_partitions,
+    description="Strava → warehouse → dbt models for a range of days, in one run.",
+)
+
+
+def refresh_range(day: datetime, lookback_days: int) -> tuple[str, str]:
+    """The partitions a daily refresh loads: `day` and the `lookback_days` before it.
+
+    The lookback catches late uploads and edits made on Strava to recent activities.
+    """
+    first = day - timedelta(days=lookback_days)
+    return first.strftime("%Y-%m-%d"), day.strftime("%Y-%m-%d")
+
+
+@dg.schedule(
+    job=ingest_and_transform,
+    cron_schedule="0 4 * * *",
+    execution_timezone=os.environ.get("STRAVA_DATASTACK_SCHEDULE_TIMEZONE") or "UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Loads today and the last days again (late uploads, edits), then the dbt models.",
+)
+def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    lookback = int(os.environ.get("STRAVA_DATASTACK_LOOKBACK_DAYS") or DEFAULT_LOOKBACK_DAYS)
+    start, end = refresh_range(context.scheduled_execution_time, lookback)
+    return dg.RunRequest(
+        run_key=f"daily-{end}",
+        tags={RANGE_START: start, RANGE_END: end, TAG_DAILY_REFRESH: "true"},
+    )
+
+
+def _run_range(run: dg.DagsterRun) -> tuple[str, str] | None:
+    if RANGE_START in run.tags and RANGE_END in run.tags:
+        return run.tags[RANGE_START], run.tags[RANGE_END]
+    if "dagster/partition" in run.tags:
+        return run.tags["dagster/partition"], run.tags["dagster/partition"]
+    return None
+
+
+@dg.sensor(
+    job=ingest_and_transform,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After Strava's daily budget resets, continues every run the budget stopped.",
+)
+def resume_budget_stopped_runs(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
+    """Launches the continuation of budget-stopped runs once the budget has reset.
+
+    It waits here, in the sensor, so nothing holds the DuckDB writer slot or blocks the daily
+    schedule meanwhile. A continuation covers the stopped run's whole range: finished days cost
+    no requests again (their data is in the warehouse) and the dbt models then cover the range.
+    The run key makes each stopped run continue exactly once.
+    """
+    now = budget_clock().now()
+    records = context.instance.get_run_records(
+        dg.RunsFilter(tags={TAG_BUDGET_STOPPED: "true"}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=100,
+    )
+    waiting = 0
+    for record in records:
+        run = record.dagster_run
+        resume_after = datetime.fromisoformat(run.tags[TAG_RESUME_AFTER])
+        run_range = _run_range(run)
+        if run_range is None:
+            continue
+        if now < resume_after:
+            waiting += 1
+            continue
+        origin = run.tags.get(TAG_CONTINUES_BACKFILL) or run.tags.get("dagster/backfill") or ""
+        tags = {RANGE_START: run_range[0], RANGE_END: run_range[1], TAG_CONTINUES: run.run_id}
+        if origin:
+            tags[TAG_CONTINUES_BACKFILL] = origin
+        yield dg.RunRequest(run_key=f"resume-{run.run_id}", tags=tags)
+    if waiting:
+        context.update_cursor(f"{waiting} stopped runs waiting for the budget reset")
+
+
+FAILURE_HINTS = {
+    "StravaConfigError": "Strava credentials are not configured.",
+    "StravaAuthError": "Strava refused the credentials; a new refresh token is needed.",
+    "StravaInactiveAppError": "The Strava API application is inactive (owner's subscription).",
+    "StravaServerError": "Strava was unavailable; the run can simply be re-executed later.",
+    "StravaPayloadError": "Strava sent data the project could not read; nothing was loaded.",
+    "IO Error: Could not set lock": "Another process holds the DuckDB warehouse open for writing.",
+}
+
+
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Writes a plain-words explanation into the log of every failed run.",
+)
+def explain_run_failure(context: dg.RunFailureSensorContext) -> None:
+    messages = [event.message or "" for event in context.get_step_failure_events()]
+    messages.append(context.failure_event.message or "")
+    text = "\n".join(messages)
+    hints = [hint for marker, hint in FAILURE_HINTS.items() if marker in text]
+    summary = hints[0] if hints else "See the failed step's error above."
+    context.instance.report_engine_event(
+        f"Why this run failed, in short: {summary} The warehouse keeps its last consistent load: "
+        "dlt loads a run's data only after all of it was fetched.",
+        context.dagster_run,
+    )

@@ -1,0 +1,51 @@
+"""The Evidence site as an asset downstream of the dbt marts."""
+
+import shutil
+
+import dagster as dg
+
+from strava_datastack import paths
+from strava_datastack.defs.dbt.assets import strava_dbt
+from strava_datastack.defs.evidence.site import build_site
+
+MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
+
+
+@dg.asset(
+    key=["evidence", "site"],
+    deps=MART_KEYS,
+    group_name="bi",
+    kinds={"evidence", "npm"},
+    owners=["team:strava-datastack"],
+    # Rebuilt when the marts change, and only then: the default automation sensor evaluates it.
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def evidence_site(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Builds the Evidence dashboard site from a snapshot of the warehouse.
+
+    It reads the snapshot the dbt asset leaves behind, never the live file, so building the site
+    (minutes) never blocks a DuckDB writer and takes no writer slot.
+    """
+    snapshot = paths.warehouse_snapshot_path()
+    if not snapshot.exists():
+        raise dg.Failure(
+            description=(
+                f"No warehouse snapshot at {snapshot}: the dbt models have not been built yet. "
+                "Materialize the transform group (or run `uv run strava-datastack demo`) first."
+            )
+        )
+    # Build from a private copy: a dbt run finishing meanwhile replaces the snapshot file.
+    build_input = paths.data_dir() / "evidence_input" / "warehouse.duckdb"
+    build_input.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(snapshot, build_input)
+    build = build_site(build_input, paths.site_dir(), log=context.log.info)
+    return dg.MaterializeResult(
+        metadata={
+            "site_path": dg.MetadataValue.path(str(build.site_dir)),
+            "pages_built": len(build.pages),
+            "pages": dg.MetadataValue.json(build.pages),
+            "build_seconds": round(build.seconds, 1),
+            "npm_ci_ran": build.npm_ci_ran,
+            "how_to_serve": "uv run strava-datastack serve",
+        }
+    )

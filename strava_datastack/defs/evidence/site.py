@@ -1,0 +1,395 @@
+"""Build and serve the Evidence site: plain Python, no Dagster, so the CLI and tests share it.
+
+Evidence (the pinned 39.x set, see ``evidence/package.json``) works offline because its DuckDB
+WASM has Parquet built in; newer releases fetch the parquet extension from the internet and
+hang. Evidence only ever reads a snapshot copy of the warehouse that the caller made, because a
+DuckDB read-only open blocks a writer for as long as it is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import posixpath
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from strava_datastack.paths import EVIDENCE_DIR
+
+__all__ = [
+    "EVIDENCE_DIR",
+    "SiteBuild",
+    "build_site",
+    "ensure_node_modules",
+    "list_pages",
+    "serve_site",
+]
+
+SOURCE_NAME = "strava"
+LOCK_HASH_MARKER = ".strava-datastack-lock.sha256"
+
+NPM_CI_TIMEOUT_S = 20 * 60
+SOURCES_TIMEOUT_S = 15 * 60
+BUILD_TIMEOUT_S = 30 * 60
+
+Log = Callable[[str], object]
+
+
+@dataclass
+class SiteBuild:
+    site_dir: Path
+    pages: list[str]
+    seconds: float
+    npm_ci_ran: bool
+
+
+def _lock_hash(evidence_dir: Path) -> str:
+    return hashlib.sha256((evidence_dir / "package-lock.json").read_bytes()).hexdigest()
+
+
+def _node_modules_fresh(evidence_dir: Path) -> bool:
+    node_modules = evidence_dir / "node_modules"
+    if not (node_modules / "@evidence-dev" / "evidence").is_dir():
+        return False
+    marker = node_modules / LOCK_HASH_MARKER
+    if marker.exists():
+        return marker.read_text().strip() == _lock_hash(evidence_dir)
+    # Installed by hand (npm install / npm ci): npm's own record of the tree must be newer
+    # than the lockfile, otherwise the lockfile changed since.
+    hidden_lock = node_modules / ".package-lock.json"
+    lock = evidence_dir / "package-lock.json"
+    if hidden_lock.exists() and hidden_lock.stat().st_mtime >= lock.stat().st_mtime:
+        marker.write_text(_lock_hash(evidence_dir))
+        return True
+    return False
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(
+            "npm is not on PATH: install Node.js 20 (with npm) to build the Evidence site."
+        )
+    return npm
+
+
+def _evidence_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            # Evidence reads its telemetry switch from evidence.settings.json in the working
+            # directory; these keep npm and friends from phoning home as well.
+            "DO_NOT_TRACK": "1",
+            "NPM_CONFIG_UPDATE_NOTIFIER": "false",
+            "NPM_CONFIG_FUND": "false",
+            "NPM_CONFIG_AUDIT": "false",
+            "NO_UPDATE_NOTIFIER": "1",
+            "NO_COLOR": "1",
+        }
+    )
+    env.setdefault("NODE_OPTIONS", "--max-old-space-size=4096")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def _run(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    log: Log,
+    what: str,
+) -> None:
+    """Run a command, stream its output to ``log``, and fail with its tail on error or timeout."""
+    log(f"$ {' '.join(args)}  (in {cwd})")
+    tail: deque[str] = deque(maxlen=60)
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    timed_out = threading.Event()
+
+    def _kill_on_timeout() -> None:
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, _kill_on_timeout)
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip()
+            tail.append(line)
+            log(line)
+        rc = proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            _kill_on_timeout()
+            proc.wait()
+    output = "\n".join(tail)
+    if timed_out.is_set():
+        raise RuntimeError(f"{what} did not finish within {timeout:.0f} s; last output:\n{output}")
+    if rc != 0:
+        raise RuntimeError(f"{what} failed (exit code {rc}); last output:\n{output}")
+
+
+def ensure_node_modules(evidence_dir: Path = EVIDENCE_DIR, log: Log = print) -> bool:
+    """Install the Evidence packages from the committed lockfile if they are missing or stale.
+
+    Returns whether ``npm ci`` ran. ``npm ci`` installs exactly the lockfile, so a build on a
+    fresh machine gets the offline-safe versions and not whatever the registry has today.
+    """
+    evidence_dir = Path(evidence_dir)
+    if _node_modules_fresh(evidence_dir):
+        return False
+    log("Installing the Evidence packages from package-lock.json (npm ci, about a minute)...")
+    _run(
+        [_npm(), "ci", "--no-audit", "--no-fund", "--prefer-offline"],
+        cwd=evidence_dir,
+        env=_evidence_env(),
+        timeout=NPM_CI_TIMEOUT_S,
+        log=log,
+        what="npm ci",
+    )
+    (evidence_dir / "node_modules" / LOCK_HASH_MARKER).write_text(_lock_hash(evidence_dir))
+    return True
+
+
+def list_pages(site_dir: Path) -> list[str]:
+    """The routes of a built site: every folder holding a prerendered ``index.html``."""
+    site_dir = Path(site_dir)
+    routes = []
+    for html in site_dir.rglob("index.html"):
+        rel = html.parent.relative_to(site_dir).as_posix()
+        if rel.startswith(("api", "_app", "data")):
+            continue
+        routes.append("/" if rel == "." else f"/{rel}/")
+    return sorted(routes, key=lambda r: (r != "/", r))
+
+
+def _swap_into_place(built: Path, site_dir: Path) -> None:
+    """Replace ``site_dir`` by ``built`` with two renames, so readers never see half a site."""
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = site_dir.parent / f".{site_dir.name}.new"
+    old = site_dir.parent / f".{site_dir.name}.old"
+    for leftover in (staging, old):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    shutil.copytree(built, staging, symlinks=True)
+    if site_dir.exists():
+        site_dir.rename(old)
+    staging.rename(site_dir)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    warehouse_snapshot: Path,
+    site_dir: Path,
+    *,
+    log: Log = print,
+    evidence_dir: Path = EVIDENCE_DIR,
+) -> SiteBuild:
+    """Export the warehouse snapshot into Evidence's Parquet and build the static site.
+
+    ``warehouse_snapshot`` is a closed copy of the warehouse (never the live file). The built
+    site replaces ``site_dir`` only when the whole build succeeded.
+    """
+    started = time.monotonic()
+    warehouse_snapshot = Path(warehouse_snapshot).resolve()
+    site_dir = Path(site_dir).resolve()
+    evidence_dir = Path(evidence_dir).resolve()
+    if not warehouse_snapshot.is_file():
+        raise RuntimeError(f"No warehouse snapshot at {warehouse_snapshot}: nothing to build from.")
+
+    npm_ci_ran = ensure_node_modules(evidence_dir, log=log)
+
+    source_dir = evidence_dir / "sources" / SOURCE_NAME
+    # The DuckDB connector joins `filename` onto the source folder, so an absolute path would
+    # be mangled: give it the snapshot relative to that folder.
+    filename = os.path.relpath(warehouse_snapshot, source_dir)
+    env = _evidence_env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": filename})
+    npm = _npm()
+
+    _run(
+        [npm, "run", "sources"],
+        cwd=evidence_dir,
+        env=env,
+        timeout=SOURCES_TIMEOUT_S,
+        log=log,
+        what="Evidence source export (npm run sources)",
+    )
+    # build:strict fails on a query error instead of publishing a page that shows the error.
+    _run(
+        [npm, "run", "build:strict"],
+        cwd=evidence_dir,
+        env=env,
+        timeout=BUILD_TIMEOUT_S,
+        log=log,
+        what="Evidence build (npm run build:strict)",
+    )
+    built = evidence_dir / "build"
+    if not (built / "index.html").is_file():
+        raise RuntimeError(f"Evidence build finished but {built / 'index.html'} is missing.")
+    _swap_into_place(built, site_dir)
+    pages = list_pages(site_dir)
+    seconds = round(time.monotonic() - started, 1)
+    log(f"Built {len(pages)} pages into {site_dir} in {seconds} s.")
+    return SiteBuild(site_dir=site_dir, pages=pages, seconds=seconds, npm_ci_ran=npm_ci_ran)
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serves a built Evidence site: route folders, SPA fallback, and byte ranges.
+
+    DuckDB-WASM in the browser reads the Parquet files with HTTP range requests, which the
+    standard library handler does not answer.
+    """
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        if self.server.verbose:  # type: ignore[attr-defined]
+            super().log_message(format, *args)
+
+    def end_headers(self) -> None:
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def _resolve(self) -> Path | None:
+        root = Path(self.directory)
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        path = posixpath.normpath(path).lstrip("/")
+        if path.startswith(".."):
+            return None
+        target = root / path if path not in ("", ".") else root
+        candidates = [target] if target.is_file() else []
+        candidates += [target / "index.html", target.with_name(target.name + ".html")]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _fallback(self) -> Path | None:
+        """A page for routes that were not prerendered (e.g. an activity nobody linked to)."""
+        root = Path(self.directory)
+        for name in ("200.html", "404.html", "index.html"):
+            if (root / name).is_file():
+                return root / name
+        return None
+
+    def send_head(self):  # noqa: C901 - one flat sequence of HTTP cases
+        file = self._resolve()
+        status = HTTPStatus.OK
+        if file is None:
+            url_path = urllib.parse.urlsplit(self.path).path
+            last = url_path.rstrip("/").rsplit("/", 1)[-1]
+            is_asset = "." in last or url_path.startswith(("/_app/", "/data/", "/api/"))
+            file = None if is_asset else self._fallback()
+            if file is None:
+                self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                return None
+        url_path = urllib.parse.urlsplit(self.path).path
+        if file.name == "index.html" and not url_path.endswith("/") and "." not in url_path:
+            # Evidence routes use trailing slashes; redirect like a static host does.
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            query = urllib.parse.urlsplit(self.path).query
+            self.send_header("Location", url_path + "/" + (f"?{query}" if query else ""))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        size = file.stat().st_size
+        start, end = 0, size - 1
+        range_header = self.headers.get("Range")
+        if range_header and range_header.startswith("bytes="):
+            spec = range_header[len("bytes=") :].split(",")[0].strip()
+            first, _, last = spec.partition("-")
+            try:
+                if first:
+                    start = int(first)
+                    end = min(int(last), size - 1) if last else size - 1
+                else:
+                    start = max(size - int(last), 0)
+            except ValueError:
+                start, end = 0, size - 1
+            if start >= size or start > end:
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            status = HTTPStatus.PARTIAL_CONTENT
+        ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if file.suffix == ".arrow":
+            ctype = "application/vnd.apache.arrow.file"
+        handle = file.open("rb")
+        handle.seek(start)
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(end - start + 1))
+        if status == HTTPStatus.PARTIAL_CONTENT:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        self._remaining = end - start + 1
+        return handle
+
+    def copyfile(self, source, outputfile) -> None:
+        remaining = getattr(self, "_remaining", None)
+        if remaining is None:
+            return super().copyfile(source, outputfile)
+        while remaining > 0:
+            chunk = source.read(min(64 * 1024, remaining))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            remaining -= len(chunk)
+
+
+def serve_site(
+    site_dir: Path, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+) -> tuple[ThreadingHTTPServer, str]:
+    """Serve a built site from a daemon thread; returns the server (call ``shutdown()``) and URL."""
+    site_dir = Path(site_dir).resolve()
+    if not (site_dir / "index.html").is_file():
+        raise RuntimeError(f"No built site at {site_dir} (index.html missing): build it first.")
+
+    def handler(*args, **kwargs):
+        return _SiteHandler(*args, directory=str(site_dir), **kwargs)
+
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.verbose = verbose  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, name="evidence-site", daemon=True)
+    thread.start()
+    bound_host, bound_port = server.server_address[:2]
+    shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    return server, f"http://{shown_host}:{bound_port}/"
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m ... <snapshot> <site>
+    import sys
+
+    result = build_site(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(json.dumps({"pages": result.pages, "seconds": result.seconds}, indent=2))

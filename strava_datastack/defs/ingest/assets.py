@@ -1,0 +1,171 @@
+"""Strava → DuckDB: the daily-partitioned dlt assets, spending Strava's budget on purpose."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from strava_datastack import paths
+from strava_datastack.defs.ingest.config import IngestConfig
+from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
+from strava_datastack.strava.plan import make_plan, read_warehouse_state
+from strava_datastack.strava.settings import build_client
+from strava_datastack.strava.source import FetchProgress, strava_source
+from strava_datastack.warehouse import ensure_warehouse
+
+PIPELINE_NAME = "strava_datastack"
+DATASET_NAME = "strava"
+
+# Run tags the resume sensor reads (see defs/automation.py).
+TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
+TAG_RESUME_AFTER = "strava-datastack/resume-after"
+TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
+
+DESCRIPTIONS = {
+    "activities": "Activity summaries from GET /athlete/activities for the partition window.",
+    "activity_listings": "Which windows were listed and when, so a listing is never paid twice.",
+    "activity_details": "Description, calories, device, polyline from GET /activities/{id}.",
+    "activity_laps": "Laps, taken from the activity detail (no extra request).",
+    "activity_splits": "Metric (km) and standard (mile) splits, taken from the activity detail.",
+    "activity_best_efforts": "Best efforts of runs (400m ... Marathon), from the activity detail.",
+    "activity_streams": "1 Hz samples, one row per sample, from GET /activities/{id}/streams.",
+    "activity_zones": "Strava's time in zones per activity (optional: GET /activities/{id}/zones).",
+    "athlete": "The athlete's profile (FTP, weight, measurement preference) from GET /athlete.",
+    "gear": "Every bike and shoe of the athlete, from GET /gear/{id}.",
+    "athlete_zones": "The athlete's heart-rate and power zones from GET /athlete/zones.",
+    "athlete_stats": "Strava's own totals (recent, year to date, all time) per sport.",
+}
+
+
+class StravaTranslator(DagsterDltTranslator):
+    """Keys assets `strava/<table>` so dbt sources map onto them by table name.
+
+    The default key (`dlt_<source>_<resource>`) and its upstream source assets would add nodes
+    that nothing produces. Specs are skippable because a run stopped by the daily budget reports
+    only the days it completed.
+    """
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        name = data.resource.name
+        return spec.replace_attributes(
+            key=dg.AssetKey([DATASET_NAME, name]),
+            deps=[],
+            group_name="ingest",
+            description=DESCRIPTIONS.get(name, f"Strava {name}."),
+            kinds={"dlt", "duckdb"},
+            owners=["team:strava-datastack"],
+            skippable=True,
+        )
+
+
+def strava_pipeline() -> dlt.Pipeline:
+    """The dlt pipeline: name `strava_datastack`, dataset `strava`, the project's DuckDB file."""
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(paths.warehouse_path())),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=str(paths.dlt_pipelines_dir()),
+    )
+
+
+@dlt_assets(
+    # Built once at import only to describe the assets; each run builds its own.
+    dlt_source=strava_source(None, None),
+    dlt_pipeline=dlt.pipeline(
+        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET_NAME
+    ),
+    name="strava_ingest",
+    dagster_dlt_translator=StravaTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_WRITER_POOL,
+)
+def strava_ingest(
+    context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig
+) -> Iterator[Any]:
+    """Loads the run's partition window (one day, or a range in one run) from Strava.
+
+    Plans first (list the window, compare with the warehouse), then fetches per-activity data
+    oldest day first while the day's budget lasts. If the budget runs out, what was fetched is
+    loaded and only the completed days are reported; the resume sensor continues after the reset.
+    """
+    window = context.partition_time_window
+    clock = budget_clock()
+    daily_refresh = context.run.tags.get(TAG_DAILY_REFRESH) == "true"
+    budget = RequestBudget(
+        Ledger(paths.budget_ledger_path()),
+        clock,
+        reserve_share=config.daily_refresh_reserve,
+        use_reserve=daily_refresh,
+        max_wait_s=config.max_window_wait_s,
+        log_fn=context.log.info,
+    )
+    client = build_client(
+        before_request=budget.before_request, after_response=budget.after_response
+    )
+    warehouse = ensure_warehouse(paths.warehouse_path())
+    now = clock.now()
+    state = read_warehouse_state(warehouse, window.start, window.end, now)
+    plan = make_plan(client, window.start, window.end, state, config.fetch_options(), now)
+    context.log.info(
+        f"Window [{window.start:%Y-%m-%d}, {window.end:%Y-%m-%d}): {plan.activity_count} "
+        f"activities ({'listing reused' if plan.listing_reused else f'{plan.list_requests} list requests'}); "
+        f"{len(plan.work)} need data, {plan.activity_cost} requests. Budget: {budget.summary()}."
+    )
+    progress = FetchProgress()
+    include_athlete = daily_refresh or not state.detail_fingerprints and not plan.listing_reused
+    source = strava_source(client, plan, budget, progress, include_athlete=include_athlete)
+    if context.is_subset:
+        selected = {key.path[-1] for key in context.selected_asset_keys}
+        source = source.with_resources(*[name for name in source.resources if name in selected])
+    pipeline = strava_pipeline()
+    pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
+    load_info = pipeline.run(source)
+    load_info.raise_on_failed_jobs()
+    row_counts = pipeline.last_trace.last_normalize_info.row_counts
+
+    complete_days = plan.complete_days(progress.done_ids)
+    metadata = {
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "warehouse_path": str(warehouse),
+        "strava_requests": client.request_log.requests,
+        "activities_in_window": plan.activity_count,
+        "activities_fetched": len(progress.done_ids),
+        "days_complete": len(complete_days),
+        "days_in_window": len(plan.days),
+    }
+    context.log.info(
+        f"Strava requests this run: {client.request_log.requests} ("
+        + ", ".join(f"{k}: {v}" for k, v in sorted(client.request_log.by_endpoint.items()))
+        + f"). {budget.summary()}."
+    )
+    for key in sorted(context.selected_asset_keys):
+        table = key.path[-1]
+        table_metadata = {**metadata, "rows_loaded": row_counts.get(table, 0)}
+        table_metadata["dagster/table_name"] = f"{DATASET_NAME}.{table}"
+        if progress.stopped is None:
+            yield dg.MaterializeResult(asset_key=key, metadata=table_metadata)
+        else:
+            for day in complete_days:
+                yield dg.AssetMaterialization(
+                    asset_key=key, partition=day.isoformat(), metadata=table_metadata
+                )
+
+    if progress.stopped is not None:
+        remaining = len(plan.days) - len(complete_days)
+        resume_after = progress.resets_at or budget.resets_at()
+        context.instance.add_run_tags(
+            context.run_id,
+            {TAG_BUDGET_STOPPED: "true", TAG_RESUME_AFTER: resume_after.isoformat()},
+        )
+        context.log.warning(
+            f"{progress.stopped} Loaded {len(progress.done_ids)} activities; {len(complete_days)} "
+            f"of {len(plan.days)} days are complete and reported, {remaining} remain. The resume "
+            f"sensor continues this range after {resume_after:%Y-%m-%d %H:%M} UTC."
+        )

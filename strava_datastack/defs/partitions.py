@@ -1,0 +1,29 @@
+"""The daily partitions shared by every partitioned asset (ingest and dbt).
+
+A partition is one UTC day of activity start times; a run over a range of partitions asks Strava
+for exactly that after/before window. Sharing one definition keeps the ingest and dbt partitions
+aligned, which is what lets one run (or one backfill) carry a range through the whole graph.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+DEFAULT_HISTORY_START = "2021-01-01"
+
+
+def history_start() -> str:
+    """First day of history; ``STRAVA_DATASTACK_HISTORY_START`` (YYYY-MM-DD) moves it earlier."""
+    return os.environ.get("STRAVA_DATASTACK_HISTORY_START") or DEFAULT_HISTORY_START
+
+
+# end_offset=1: today is a partition too, so the daily schedule can load today's activities.
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=history_start(), end_offset=1, timezone="UTC"
+)
+
+# One DuckDB process may write at a time; every asset that writes the warehouse takes this pool
+# (dagster.yaml limits it to one slot).
+DUCKDB_WRITER_POOL = "duckdb_writer"

@@ -1,0 +1,245 @@
+"""Planning a window's requests before spending any: what to list, what to fetch per activity.
+
+The plan compares Strava's list of activities with what the warehouse already holds, so an
+activity whose summary has not changed since its detail and streams were loaded costs nothing
+again, and a window listed recently (by a run the daily budget stopped) is not listed twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from strava_datastack.strava.client import MAX_PER_PAGE, StravaClient
+from strava_datastack.strava.rows import activity_row
+
+# Activities can be uploaded days after they happened; a listing is only trusted for days that
+# ended at least this long before it was made.
+LATE_UPLOAD_MARGIN = timedelta(days=2)
+# A listing older than this is read again rather than trusted (edits, deletions).
+LISTING_MAX_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Which per-activity endpoints a run calls; each costs one request per activity.
+
+    The detail already carries laps, splits and best efforts, and time in zones is computed
+    from the streams, so details + streams (2 requests) is the full data set.
+    """
+
+    details: bool = True
+    streams: bool = True
+    zones: bool = False
+
+    def cost_per_activity(self, manual: bool) -> int:
+        # A manual entry has no streams (Strava answers 404), so never pay for asking.
+        return int(self.details) + int(self.streams and not manual) + int(self.zones)
+
+
+@dataclass
+class ActivityWork:
+    """What one activity still needs."""
+
+    activity_id: int
+    day: date
+    detail: bool
+    streams: bool
+    zones: bool
+    fingerprint: str
+
+    @property
+    def cost(self) -> int:
+        return int(self.detail) + int(self.streams) + int(self.zones)
+
+
+@dataclass
+class IngestPlan:
+    """The requests a window needs, by UTC day (a day is a partition)."""
+
+    window_start: datetime
+    window_end: datetime
+    summaries: list[dict[str, Any]] = field(default_factory=list)  # rows for `activities`
+    work: list[ActivityWork] = field(default_factory=list)  # oldest day first
+    activity_count: int = 0
+    list_requests: int = 0
+    listing_reused: bool = False
+    listed_at: datetime | None = None
+
+    @property
+    def days(self) -> list[date]:
+        first = self.window_start.astimezone(UTC).date()
+        count = (self.window_end - self.window_start).days
+        return [first + timedelta(days=i) for i in range(count)]
+
+    @property
+    def activity_cost(self) -> int:
+        return sum(item.cost for item in self.work)
+
+    def complete_days(self, done_ids: set[int]) -> list[date]:
+        """Days whose every activity has all it needs (days with no work are complete)."""
+        pending = {item.day for item in self.work if item.activity_id not in done_ids}
+        return [day for day in self.days if day not in pending]
+
+
+def estimate_list_requests(activity_count: int) -> int:
+    """List pages for `activity_count` activities: full pages, then the empty page that ends it."""
+    return math.ceil(activity_count / MAX_PER_PAGE) + 1
+
+
+# --- what the warehouse holds ---------------------------------------------------------------
+
+
+@dataclass
+class WarehouseState:
+    """What is already loaded for a window's activities."""
+
+    detail_fingerprints: dict[int, str] = field(default_factory=dict)
+    with_streams: set[int] = field(default_factory=set)
+    with_zones: set[int] = field(default_factory=set)
+    listing_covers: datetime | None = None  # listed_at of a listing that covers the window
+    stored_summaries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'strava'"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def read_warehouse_state(
+    warehouse: Path, window_start: datetime, window_end: datetime, now: datetime
+) -> WarehouseState:
+    """Reads what the warehouse holds for the window. Call it while holding the writer slot."""
+    state = WarehouseState()
+    if not Path(warehouse).exists():
+        return state
+    con = duckdb.connect(str(warehouse))
+    try:
+        tables = _tables(con)
+        start = window_start.astimezone(UTC).replace(tzinfo=None)
+        end = window_end.astimezone(UTC).replace(tzinfo=None)
+        if "activities" not in tables:
+            return state
+        in_window = "select id from strava.activities where start_date >= ? and start_date < ?"
+        if "activity_details" in tables:
+            state.detail_fingerprints = dict(
+                con.execute(
+                    f"select id, summary_fingerprint from strava.activity_details "
+                    f"where id in ({in_window})",
+                    [start, end],
+                ).fetchall()
+            )
+        if "activity_streams" in tables:
+            state.with_streams = {
+                row[0]
+                for row in con.execute(
+                    f"select distinct activity_id from strava.activity_streams "
+                    f"where activity_id in ({in_window})",
+                    [start, end],
+                ).fetchall()
+            }
+        if "activity_zones" in tables:
+            state.with_zones = {
+                row[0]
+                for row in con.execute(
+                    f"select distinct activity_id from strava.activity_zones "
+                    f"where activity_id in ({in_window})",
+                    [start, end],
+                ).fetchall()
+            }
+        if "activity_listings" in tables:
+            naive_now = now.astimezone(UTC).replace(tzinfo=None)
+            row = con.execute(
+                "select max(listed_at) from strava.activity_listings "
+                "where window_start <= ? and window_end >= ? and listed_at >= ? "
+                "and listed_at >= ?",
+                [start, end, end + LATE_UPLOAD_MARGIN, naive_now - LISTING_MAX_AGE],
+            ).fetchone()
+            if row and row[0] is not None:
+                state.listing_covers = row[0].replace(tzinfo=UTC)
+                columns = [
+                    c[0]
+                    for c in con.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_schema = 'strava' and table_name = 'activities'"
+                    ).fetchall()
+                ]
+                cursor = con.execute(
+                    "select * from strava.activities where start_date >= ? and start_date < ? "
+                    "and not coalesce(is_deleted, false)",
+                    [start, end],
+                )
+                state.stored_summaries = [
+                    dict(zip(columns, r, strict=True)) for r in cursor.fetchall()
+                ]
+    finally:
+        con.close()
+    return state
+
+
+# --- making the plan ------------------------------------------------------------------------
+
+
+def _work_for(
+    rows: Iterable[dict[str, Any]], state: WarehouseState, options: FetchOptions
+) -> list[ActivityWork]:
+    work = []
+    for row in rows:
+        activity_id = row["id"]
+        fingerprint = row["summary_fingerprint"]
+        changed = state.detail_fingerprints.get(activity_id) != fingerprint
+        item = ActivityWork(
+            activity_id=activity_id,
+            day=row["start_date"].date(),
+            detail=options.details and changed,
+            streams=options.streams
+            and not row.get("manual")
+            and (changed or activity_id not in state.with_streams),
+            zones=options.zones and (changed or activity_id not in state.with_zones),
+            fingerprint=fingerprint,
+        )
+        if item.cost:
+            work.append(item)
+    return sorted(work, key=lambda item: (item.day, item.activity_id))
+
+
+def make_plan(
+    client: StravaClient | None,
+    window_start: datetime,
+    window_end: datetime,
+    state: WarehouseState,
+    options: FetchOptions,
+    now: datetime,
+) -> IngestPlan:
+    """Lists the window (or reuses a recent listing) and decides what each activity needs.
+
+    With `client=None` nothing is requested: the plan then only counts what the warehouse
+    already knows (used by `strava-datastack plan` to estimate before spending).
+    """
+    plan = IngestPlan(window_start=window_start, window_end=window_end)
+    if state.listing_covers is not None:
+        plan.listing_reused = True
+        plan.listed_at = state.listing_covers
+        rows = state.stored_summaries
+    elif client is None:
+        rows = []
+    else:
+        rows = []
+        for page in client.iter_activity_pages(window_start, window_end):
+            plan.list_requests += 1
+            for summary in page:
+                rows.append(activity_row(summary))
+        plan.list_requests += 1  # the empty page that ended the listing
+        plan.listed_at = now
+        plan.summaries = rows
+    plan.activity_count = len(rows)
+    plan.work = _work_for(rows, state, options)
+    return plan

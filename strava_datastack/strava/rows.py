@@ -1,0 +1,396 @@
+"""Strava payloads as typed rows: the raw tables of docs/warehouse-contract.md.
+
+Column types are declared here (not left to dlt's inference) because a window may hold no power
+or heart-rate data at all, and dbt models must still find every column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from strava_datastack.strava.errors import StravaPayloadError
+
+STREAM_KEYS = (
+    "time",
+    "distance",
+    "latlng",
+    "altitude",
+    "velocity_smooth",
+    "heartrate",
+    "cadence",
+    "watts",
+    "temp",
+    "moving",
+    "grade_smooth",
+)
+
+
+def _ts(value: Any) -> datetime | None:
+    """Strava's ISO timestamps as naive datetimes (UTC, or local wall time for *_local fields)."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _latlng(value: Any) -> tuple[float | None, float | None]:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value[0], value[1]
+    return None, None
+
+
+ACTIVITY_COLUMNS: dict[str, str] = {
+    "id": "bigint",
+    "name": "text",
+    "sport_type": "text",
+    "type": "text",
+    "start_date": "timestamp",
+    "start_date_local": "timestamp",
+    "timezone": "text",
+    "utc_offset": "double",
+    "distance": "double",
+    "moving_time": "bigint",
+    "elapsed_time": "bigint",
+    "total_elevation_gain": "double",
+    "elev_high": "double",
+    "elev_low": "double",
+    "average_speed": "double",
+    "max_speed": "double",
+    "average_heartrate": "double",
+    "max_heartrate": "double",
+    "average_cadence": "double",
+    "average_watts": "double",
+    "max_watts": "bigint",
+    "weighted_average_watts": "bigint",
+    "kilojoules": "double",
+    "device_watts": "bool",
+    "has_heartrate": "bool",
+    "suffer_score": "double",
+    "trainer": "bool",
+    "commute": "bool",
+    "manual": "bool",
+    "private": "bool",
+    "visibility": "text",
+    "gear_id": "text",
+    "workout_type": "bigint",
+    "achievement_count": "bigint",
+    "kudos_count": "bigint",
+    "pr_count": "bigint",
+    "athlete_id": "bigint",
+    "map_summary_polyline": "text",
+    "start_lat": "double",
+    "start_lng": "double",
+    "end_lat": "double",
+    "end_lng": "double",
+    "external_id": "text",
+    "upload_id": "bigint",
+    "is_deleted": "bool",
+    "summary_fingerprint": "text",
+}
+
+DETAIL_COLUMNS = {
+    "id": "bigint",
+    "description": "text",
+    "calories": "double",
+    "device_name": "text",
+    "map_polyline": "text",
+    "perceived_exertion": "double",
+    "summary_fingerprint": "text",
+}
+
+LAP_COLUMNS = {
+    "id": "bigint",
+    "activity_id": "bigint",
+    "lap_index": "bigint",
+    "split": "bigint",
+    "name": "text",
+    "start_date": "timestamp",
+    "start_date_local": "timestamp",
+    "elapsed_time": "bigint",
+    "moving_time": "bigint",
+    "distance": "double",
+    "total_elevation_gain": "double",
+    "average_speed": "double",
+    "max_speed": "double",
+    "average_cadence": "double",
+    "average_heartrate": "double",
+    "max_heartrate": "double",
+    "average_watts": "double",
+    "start_index": "bigint",
+    "end_index": "bigint",
+    "pace_zone": "bigint",
+}
+
+SPLIT_COLUMNS = {
+    "activity_id": "bigint",
+    "units": "text",
+    "split": "bigint",
+    "distance": "double",
+    "elapsed_time": "bigint",
+    "moving_time": "bigint",
+    "elevation_difference": "double",
+    "average_speed": "double",
+    "average_grade_adjusted_speed": "double",
+    "average_heartrate": "double",
+    "pace_zone": "bigint",
+}
+
+BEST_EFFORT_COLUMNS = {
+    "id": "bigint",
+    "activity_id": "bigint",
+    "name": "text",
+    "distance": "double",
+    "elapsed_time": "bigint",
+    "moving_time": "bigint",
+    "start_date": "timestamp",
+    "start_date_local": "timestamp",
+    "pr_rank": "bigint",
+    "start_index": "bigint",
+    "end_index": "bigint",
+}
+
+ATHLETE_COLUMNS = {
+    "id": "bigint",
+    "username": "text",
+    "firstname": "text",
+    "lastname": "text",
+    "city": "text",
+    "state": "text",
+    "country": "text",
+    "sex": "text",
+    "created_at": "timestamp",
+    "updated_at": "timestamp",
+    "weight": "double",
+    "ftp": "bigint",
+    "measurement_preference": "text",
+}
+
+GEAR_COLUMNS = {
+    "id": "text",
+    "kind": "text",
+    "name": "text",
+    "brand_name": "text",
+    "model_name": "text",
+    "primary": "bool",
+    "retired": "bool",
+    "distance": "double",
+}
+
+ACTIVITY_ZONE_COLUMNS = {
+    "activity_id": "bigint",
+    "zone_type": "text",
+    "bucket": "bigint",
+    "min": "bigint",
+    "max": "bigint",
+    "time": "bigint",
+}
+
+LISTING_COLUMNS = {
+    "window_start": "timestamp",
+    "window_end": "timestamp",
+    "listed_at": "timestamp",
+    "activity_count": "bigint",
+    "list_requests": "bigint",
+}
+
+ZONE_COLUMNS = {"zone_type": "text", "zone": "bigint", "min": "bigint", "max": "bigint"}
+
+STATS_COLUMNS = {
+    "period": "text",
+    "sport": "text",
+    "count": "bigint",
+    "distance": "double",
+    "moving_time": "bigint",
+    "elapsed_time": "bigint",
+    "elevation_gain": "double",
+}
+
+STREAM_SCHEMA = pa.schema(
+    [
+        ("activity_id", pa.int64()),
+        ("sample_index", pa.int64()),
+        ("time", pa.int64()),
+        ("distance", pa.float64()),
+        ("lat", pa.float64()),
+        ("lng", pa.float64()),
+        ("altitude", pa.float64()),
+        ("velocity_smooth", pa.float64()),
+        ("heartrate", pa.int64()),
+        ("cadence", pa.int64()),
+        ("watts", pa.int64()),
+        ("temp", pa.int64()),
+        ("moving", pa.bool_()),
+        ("grade_smooth", pa.float64()),
+    ]
+)
+
+
+def hints(columns: dict[str, str]) -> dict[str, dict[str, Any]]:
+    hints: dict[str, dict[str, Any]] = {}
+    for name, data_type in columns.items():
+        hint: dict[str, Any] = {"data_type": data_type, "nullable": True}
+        if data_type == "timestamp":
+            hint["timezone"] = False  # naive: see _ts
+        hints[name] = hint
+    return hints
+
+
+def pick(payload: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
+    row = {}
+    for name, data_type in columns.items():
+        value = payload.get(name)
+        row[name] = _ts(value) if data_type == "timestamp" else value
+    return row
+
+
+# Counters that change without the activity changing (social activity) stay out of the
+# fingerprint, so a new kudo never triggers a refetch.
+VOLATILE_SUMMARY_FIELDS = {
+    "kudos_count",
+    "comment_count",
+    "athlete_count",
+    "photo_count",
+    "total_photo_count",
+    "achievement_count",
+    "pr_count",
+    "has_kudoed",
+    "resource_state",
+}
+
+
+def summary_fingerprint(summary: dict[str, Any]) -> str:
+    """A hash of what an edit on Strava can change in a summary (name, type, gear, crop ...)."""
+    stable = {k: v for k, v in summary.items() if k not in VOLATILE_SUMMARY_FIELDS}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def activity_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """One `activities` row from a SummaryActivity (the list endpoint's item)."""
+    if not isinstance(summary, dict) or "id" not in summary:
+        raise StravaPayloadError(
+            "GET athlete/activities returned an item that is not an activity object "
+            f"(got {type(summary).__name__})."
+        )
+    row = pick(summary, ACTIVITY_COLUMNS)
+    row["athlete_id"] = (summary.get("athlete") or {}).get("id")
+    row["map_summary_polyline"] = (summary.get("map") or {}).get("summary_polyline")
+    row["start_lat"], row["start_lng"] = _latlng(summary.get("start_latlng"))
+    row["end_lat"], row["end_lng"] = _latlng(summary.get("end_latlng"))
+    row["is_deleted"] = False
+    row["summary_fingerprint"] = summary_fingerprint(summary)
+    return row
+
+
+def detail_rows(detail: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Splits a DetailedActivity into rows for the detail, laps, splits and best-efforts tables."""
+    activity_id = detail["id"]
+    row = pick(detail, DETAIL_COLUMNS)
+    row["map_polyline"] = (detail.get("map") or {}).get("polyline")
+    laps = []
+    for lap in detail.get("laps") or []:
+        lap_row = pick(lap, LAP_COLUMNS)
+        lap_row["activity_id"] = activity_id
+        laps.append(lap_row)
+    splits = []
+    for units, key in (("metric", "splits_metric"), ("standard", "splits_standard")):
+        for split in detail.get(key) or []:
+            split_row = pick(split, SPLIT_COLUMNS)
+            split_row["activity_id"] = activity_id
+            split_row["units"] = units
+            splits.append(split_row)
+    efforts = []
+    for effort in detail.get("best_efforts") or []:
+        effort_row = pick(effort, BEST_EFFORT_COLUMNS)
+        effort_row["activity_id"] = activity_id
+        efforts.append(effort_row)
+    return {"details": [row], "laps": laps, "splits": splits, "best_efforts": efforts}
+
+
+def streams_table(activity_id: int, streams: Any) -> pa.Table:
+    """Streams as one Arrow row per sample, from either of Strava's two response forms."""
+    if isinstance(streams, list):  # array form: [{type, data, ...}, ...]
+        streams = {s.get("type"): s for s in streams if isinstance(s, dict)}
+    if not isinstance(streams, dict):
+        raise StravaPayloadError(
+            f"GET activities/{activity_id}/streams returned {type(streams).__name__}, "
+            "not a set of streams."
+        )
+    data = {key: (streams.get(key) or {}).get("data") for key in STREAM_KEYS}
+    length = max((len(values) for values in data.values() if values), default=0)
+
+    def column(key: str) -> list[Any]:
+        values = data[key]
+        if not values:
+            return [None] * length
+        if len(values) != length:
+            raise StravaPayloadError(
+                f"GET activities/{activity_id}/streams: stream {key!r} has {len(values)} samples, "
+                f"others have {length}."
+            )
+        return values
+
+    latlng = column("latlng")
+    columns = {
+        "activity_id": [activity_id] * length,
+        "sample_index": list(range(length)),
+        "lat": [point[0] if point else None for point in latlng],
+        "lng": [point[1] if point else None for point in latlng],
+    }
+    for key in STREAM_KEYS:
+        if key != "latlng":
+            columns[key] = column(key)
+    return pa.Table.from_pydict(
+        {name: columns[name] for name in STREAM_SCHEMA.names}, schema=STREAM_SCHEMA
+    )
+
+
+def activity_zone_rows(activity_id: int, zones: Any) -> list[dict[str, Any]]:
+    """Time per zone bucket from GET /activities/{id}/zones (heartrate, power, pace)."""
+    rows = []
+    for distribution in zones:
+        for bucket, item in enumerate(distribution.get("distribution_buckets") or [], 1):
+            rows.append(
+                {
+                    "activity_id": activity_id,
+                    "zone_type": distribution["type"],
+                    "bucket": bucket,
+                    "min": item.get("min"),
+                    "max": item.get("max"),
+                    "time": item.get("time"),
+                }
+            )
+    return rows
+
+
+def athlete_zone_rows(payload: Any) -> list[dict[str, Any]]:
+    """The athlete's zones from GET /athlete/zones, one row per zone."""
+    rows = []
+    for zone_type, key in (("heartrate", "heart_rate"), ("power", "power")):
+        zones = ((payload or {}).get(key) or {}).get("zones") or []
+        for index, zone in enumerate(zones, 1):
+            rows.append(
+                {
+                    "zone_type": zone_type,
+                    "zone": index,
+                    "min": zone.get("min"),
+                    "max": zone.get("max"),
+                }
+            )
+    return rows
+
+
+def athlete_stats_rows(stats: Any) -> list[dict[str, Any]]:
+    """Strava's totals per period and sport from GET /athletes/{id}/stats."""
+    rows = []
+    for period in ("recent", "ytd", "all"):
+        for sport in ("ride", "run", "swim"):
+            totals = (stats or {}).get(f"{period}_{sport}_totals") or {}
+            rows.append({**pick(totals, STATS_COLUMNS), "period": period, "sport": sport})
+    return rows
