@@ -22,3 +22,47 @@ def data_dir(tmp_path, monkeypatch):
     folder.mkdir()
     monkeypatch.setenv("STRAVA_DATASTACK_DATA_DIR", str(folder))
     return folder
+
+
+# --- the Strava emulator and isolated project state -------------------------------------------
+
+# A fixed "now" for the emulator: tests load history before it, far from today's partitions.
+EMULATOR_NOW = "2025-07-01T12:00:00+00:00"
+
+
+@pytest.fixture
+def emulator():
+    """A Strava API emulator on a free loopback port with a frozen clock."""
+    from datetime import datetime
+
+    from strava_datastack.emulator import StravaEmulator
+
+    with StravaEmulator(seed=1, clock_start=datetime.fromisoformat(EMULATOR_NOW)) as emu:
+        yield emu
+
+
+def emulator_env(emu) -> dict[str, str]:
+    """Everything a process needs to use the emulator: credentials, API and clock."""
+    from strava_datastack.strava.budget import EMULATOR_CLOCK_ENV
+
+    return {**emu.env(), EMULATOR_CLOCK_ENV: f"http://127.0.0.1:{emu.port}/_emulator/"}
+
+
+@pytest.fixture
+def strava_env(emulator, data_dir, monkeypatch):
+    """This process (and its children) talk to the emulator and write to a private data dir."""
+    for name, value in emulator_env(emulator).items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    """A private Dagster instance configured by the repository's dagster.yaml."""
+    import shutil
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home

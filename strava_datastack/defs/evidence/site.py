@@ -38,6 +38,8 @@ __all__ = [
 
 SOURCE_NAME = "strava"
 LOCK_HASH_MARKER = ".strava-datastack-lock.sha256"
+# Activity pages prerendered at build time (the newest ones); the others render in the browser.
+PRERENDERED_ACTIVITIES = 12
 
 NPM_CI_TIMEOUT_S = 20 * 60
 SOURCES_TIMEOUT_S = 15 * 60
@@ -191,6 +193,26 @@ def list_pages(site_dir: Path) -> list[str]:
     return sorted(routes, key=lambda r: (r != "/", r))
 
 
+def _latest_activity_routes(warehouse_snapshot: Path, limit: int) -> list[str]:
+    """Routes of the newest activities, to prerender; none if the snapshot has no activities."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(warehouse_snapshot), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        rows = con.execute(
+            "select activity_id from marts.fct_activities order by start_at_utc desc limit ?",
+            [limit],
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+    return [f"/activities/{activity_id}/" for (activity_id,) in rows]
+
+
 def _swap_into_place(built: Path, site_dir: Path) -> None:
     """Replace ``site_dir`` by ``built`` with two renames, so readers never see half a site."""
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -232,8 +254,19 @@ def build_site(
     # The DuckDB connector joins `filename` onto the source folder, so an absolute path would
     # be mangled: give it the snapshot relative to that folder.
     filename = os.path.relpath(warehouse_snapshot, source_dir)
-    env = _evidence_env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": filename})
+    routes = _latest_activity_routes(warehouse_snapshot, PRERENDERED_ACTIVITIES)
+    env = _evidence_env(
+        {
+            f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": filename,
+            "STRAVA_SITE_PRERENDER_ROUTES": ",".join(routes),
+        }
+    )
     npm = _npm()
+    # Parquet left over from an earlier build (or a source query since removed) must not be
+    # published: export everything afresh.
+    shutil.rmtree(evidence_dir / ".evidence" / "template" / "static" / "data", ignore_errors=True)
+    # Evidence copies its output over ./build without emptying it first.
+    shutil.rmtree(evidence_dir / "build", ignore_errors=True)
 
     _run(
         [npm, "run", "sources"],
