@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from strava_datastack import paths
@@ -57,6 +57,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from strava_datastack.warehouse import table_counts
 
     started = time.monotonic()
+    # Each demo starts a fresh emulator: a refresh token it rotated last time, or the budget it
+    # counted, belong to the previous one.
+    paths.token_store_path().unlink(missing_ok=True)
+    paths.budget_ledger_path().unlink(missing_ok=True)
     emulator = StravaEmulator(seed=args.seed).start()
     try:
         os.environ.update(emulator.env())
@@ -138,6 +142,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Prints what loading a range costs in requests and days, without making a request."""
+    from strava_datastack.strava.budget import DEFAULT_RESERVE_SHARE, Ledger
+    from strava_datastack.strava.plan import FetchOptions, estimate_range
+
+    if args.data_dir:
+        os.environ["STRAVA_DATASTACK_DATA_DIR"] = args.data_dir
+    start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(args.end).replace(tzinfo=UTC) + timedelta(days=1)
+    state = Ledger(paths.budget_ledger_path()).load()
+    allowance = state.read_limit_daily - round(state.read_limit_daily * DEFAULT_RESERVE_SHARE)
+    snapshot = paths.warehouse_snapshot_path()
+    warehouse = snapshot if snapshot.exists() else paths.warehouse_path()
+    estimate = estimate_range(warehouse, start, end, FetchOptions(), allowance)
+    how = "listed" if estimate.activities_exact else "estimated from the usual rate"
+    print(f"{args.start} .. {args.end}: {estimate.days} days")
+    print(
+        f"  activities:        {estimate.activities} ({how}), {estimate.activities_loaded} already loaded"
+    )
+    print(f"  list requests:     {estimate.list_requests}")
+    print(
+        f"  activity requests: {estimate.activity_requests} (detail + streams; manual: no streams)"
+    )
+    print(f"  total requests:    {estimate.requests}")
+    print(
+        f"  days of budget:    {estimate.days_needed} at {allowance} requests a day "
+        f"({state.read_limit_daily} a day less {DEFAULT_RESERVE_SHARE:.0%} kept for the daily refresh)"
+    )
+    return 0
+
+
 def _pair(text: str) -> list[int]:
     first, second = text.split(",")
     return [int(first), int(second)]
@@ -158,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--read-limits", type=_pair, default=[100, 1000], help="15min,daily")
     emulator.add_argument("--overall-limits", type=_pair, default=[200, 2000], help="15min,daily")
     emulator.set_defaults(func=cmd_emulator)
+
+    plan = commands.add_parser("plan", help="requests and days a date range will cost")
+    plan.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    plan.add_argument("--end", required=True, help="last day, YYYY-MM-DD (included)")
+    plan.add_argument(
+        "--data-dir", help="the data folder (default: STRAVA_DATASTACK_DATA_DIR or data/)"
+    )
+    plan.set_defaults(func=cmd_plan)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
     serve.add_argument("--port", type=int, default=3000)

@@ -12,7 +12,6 @@ from strava_datastack.defs.ingest.assets import (
     TAG_DAILY_REFRESH,
     TAG_RESUME_AFTER,
 )
-from strava_datastack.defs.partitions import daily_partitions
 from strava_datastack.strava.budget import budget_clock
 
 TAG_CONTINUES = "strava-datastack/continues-run"
@@ -25,7 +24,6 @@ DEFAULT_LOOKBACK_DAYS = 7
 ingest_and_transform = dg.define_asset_job(
     "ingest_and_transform",
     selection=dg.AssetSelection.groups("ingest", "transform"),
-    partitions_def=daily_partitions,
     description="Strava → warehouse → dbt models for a range of days, in one run.",
 )
 
@@ -92,6 +90,10 @@ def resume_budget_stopped_runs(context: dg.SensorEvaluationContext) -> Iterator[
         if now < resume_after:
             waiting += 1
             continue
+        if context.instance.get_run_records(
+            dg.RunsFilter(tags={TAG_CONTINUES: run.run_id}), limit=1
+        ):
+            continue  # already continued
         origin = run.tags.get(TAG_CONTINUES_BACKFILL) or run.tags.get("dagster/backfill") or ""
         tags = {RANGE_START: run_range[0], RANGE_END: run_range[1], TAG_CONTINUES: run.run_id}
         if origin:

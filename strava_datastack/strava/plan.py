@@ -243,3 +243,100 @@ def make_plan(
     plan.activity_count = len(rows)
     plan.work = _work_for(rows, state, options)
     return plan
+
+
+# --- estimating a range before spending anything ---------------------------------------------
+
+
+@dataclass
+class RangeEstimate:
+    """What loading a range will cost, from what the warehouse knows (no request is made)."""
+
+    days: int
+    activities: int
+    activities_exact: bool  # False: estimated from the athlete's usual rate
+    activities_loaded: int
+    list_requests: int
+    activity_requests: int
+    daily_allowance: int
+
+    @property
+    def requests(self) -> int:
+        return self.list_requests + self.activity_requests
+
+    @property
+    def days_needed(self) -> int:
+        return math.ceil(self.requests / self.daily_allowance) if self.daily_allowance else 0
+
+
+def estimate_range(
+    warehouse: Path,
+    window_start: datetime,
+    window_end: datetime,
+    options: FetchOptions,
+    daily_allowance: int,
+) -> RangeEstimate:
+    """Estimates the requests a range needs: exact where a listing is stored, else by rate.
+
+    Args:
+        warehouse: a warehouse file to read (pass the snapshot: reading never blocks a writer).
+        daily_allowance: requests a backfill may spend per day (daily limit less the reserve).
+    """
+    days = (window_end - window_start).days
+    known = loaded = 0
+    rate = 0.7  # activities a day, when nothing about the athlete is known yet
+    listed = False
+    cost = 0
+    if Path(warehouse).exists():
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            tables = _tables(con)
+            start = window_start.astimezone(UTC).replace(tzinfo=None)
+            end = window_end.astimezone(UTC).replace(tzinfo=None)
+            if "activities" in tables:
+                row = con.execute(
+                    "select count(*), min(start_date), max(start_date) from strava.activities"
+                ).fetchone()
+                if row[0] and row[1] and row[2] and row[2] > row[1]:
+                    rate = row[0] / max(1, (row[2] - row[1]).days)
+                manual = "coalesce(manual, false)"
+                known, manual_count = con.execute(
+                    f"select count(*), count(*) filter ({manual}) from strava.activities "
+                    "where start_date >= ? and start_date < ? and not coalesce(is_deleted, false)",
+                    [start, end],
+                ).fetchone()
+                cost = (
+                    known * int(options.details)
+                    + (known - manual_count) * int(options.streams)
+                    + known * int(options.zones)
+                )
+                if "activity_details" in tables:
+                    loaded = con.execute(
+                        "select count(*) from strava.activities a join strava.activity_details d "
+                        "on a.id = d.id and a.summary_fingerprint = d.summary_fingerprint "
+                        "where a.start_date >= ? and a.start_date < ?",
+                        [start, end],
+                    ).fetchone()[0]
+                    cost -= loaded * options.cost_per_activity(manual=False)
+            if "activity_listings" in tables:
+                listed = bool(
+                    con.execute(
+                        "select count(*) from strava.activity_listings "
+                        "where window_start <= ? and window_end >= ?",
+                        [start, end],
+                    ).fetchone()[0]
+                )
+        finally:
+            con.close()
+    activities = known if listed else max(known, round(rate * days))
+    if not listed:
+        cost += (activities - known) * options.cost_per_activity(manual=False)
+    return RangeEstimate(
+        days=days,
+        activities=activities,
+        activities_exact=listed,
+        activities_loaded=loaded,
+        list_requests=estimate_list_requests(activities),
+        activity_requests=max(0, cost),
+        daily_allowance=daily_allowance,
+    )

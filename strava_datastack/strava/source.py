@@ -218,11 +218,21 @@ def strava_source(
         "activity_zones", ACTIVITY_ZONE_COLUMNS, lambda bundle: bundle.zones, **replace_by_activity
     )
 
+    def athlete_get(path: str, endpoint: str) -> Any:
+        """A request for athlete-level data, which simply waits for a later run if the budget
+        is spent: unlike activities, it belongs to no partition."""
+        try:
+            return client.get(path, endpoint=endpoint)
+        except (BudgetExhaustedError, StravaRateLimitedError):
+            return None
+
     @dlt.resource(name="athlete_payload", selected=False)
     def athlete_payload() -> Iterator[dict[str, Any]]:
         if not include_athlete:
             return
-        athlete = client.get("athlete", endpoint="athlete")
+        athlete = athlete_get("athlete", "athlete")
+        if athlete is None:
+            return
         if not isinstance(athlete, dict) or "id" not in athlete:
             raise StravaPayloadError("GET athlete returned something that is not an athlete.")
         yield athlete
@@ -244,13 +254,13 @@ def strava_source(
         write_disposition="merge",
         columns=hints(GEAR_COLUMNS),
     )
-    def gear(payload: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        rows = []
+    def gear(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for kind, key in (("bike", "bikes"), ("shoe", "shoes")):
             for summary in payload.get(key) or []:
-                item = client.get(f"gear/{summary['id']}", endpoint="gear/{id}")
-                rows.append({**pick({**summary, **item}, GEAR_COLUMNS), "kind": kind})
-        yield rows
+                item = athlete_get(f"gear/{summary['id']}", "gear/{id}")
+                if item is None:
+                    return
+                yield {**pick({**summary, **item}, GEAR_COLUMNS), "kind": kind}
 
     @dlt.transformer(
         data_from=athlete_payload,
@@ -260,7 +270,9 @@ def strava_source(
         columns=hints(ZONE_COLUMNS),
     )
     def athlete_zones(payload: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        yield athlete_zone_rows(client.get("athlete/zones", endpoint="athlete/zones"))
+        zones = athlete_get("athlete/zones", "athlete/zones")
+        if zones is not None:
+            yield athlete_zone_rows(zones)
 
     @dlt.transformer(
         data_from=athlete_payload,
@@ -270,8 +282,9 @@ def strava_source(
         columns=hints(STATS_COLUMNS),
     )
     def athlete_stats(payload: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        stats = client.get(f"athletes/{payload['id']}/stats", endpoint="athletes/{id}/stats")
-        yield athlete_stats_rows(stats)
+        stats = athlete_get(f"athletes/{payload['id']}/stats", "athletes/{id}/stats")
+        if stats is not None:
+            yield athlete_stats_rows(stats)
 
     return (
         activities,

@@ -39,7 +39,7 @@ __all__ = [
 SOURCE_NAME = "strava"
 LOCK_HASH_MARKER = ".strava-datastack-lock.sha256"
 # Activity pages prerendered at build time (the newest ones); the others render in the browser.
-PRERENDERED_ACTIVITIES = 12
+PRERENDERED_ACTIVITIES = 10
 
 NPM_CI_TIMEOUT_S = 20 * 60
 SOURCES_TIMEOUT_S = 15 * 60
@@ -177,7 +177,9 @@ def ensure_node_modules(evidence_dir: Path = EVIDENCE_DIR, log: Log = print) -> 
         log=log,
         what="npm ci",
     )
-    (evidence_dir / "node_modules" / LOCK_HASH_MARKER).write_text(_lock_hash(evidence_dir))
+    marker = evidence_dir / "node_modules" / LOCK_HASH_MARKER
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(_lock_hash(evidence_dir))
     return True
 
 
@@ -191,6 +193,51 @@ def list_pages(site_dir: Path) -> list[str]:
             continue
         routes.append("/" if rel == "." else f"/{rel}/")
     return sorted(routes, key=lambda r: (r != "/", r))
+
+
+# Evidence's column types -> Arrow types for the empty Parquet files below.
+_ARROW_TYPES = {"number": "float64", "string": "string", "boolean": "bool", "date": "timestamp"}
+
+
+def _fill_empty_exports(evidence_dir: Path, log: Log = print) -> list[str]:
+    """Write an empty Parquet file for every exported table whose query returned no rows.
+
+    Evidence lists such a table in its manifest but writes no file, and every page that reads it
+    then fails, although "no rows" is normal (an athlete without a power meter has no power
+    curve). The empty file has the table's columns, so queries run and components show nothing.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    template = evidence_dir / ".evidence" / "template"
+    manifest_path = template / "static" / "data" / "manifest.json"
+    if not manifest_path.is_file():
+        return []
+    manifest = json.loads(manifest_path.read_text())
+    filled = []
+    for files in manifest.get("renderedFiles", {}).values():
+        for url in files:
+            parquet = template / url
+            if parquet.exists():
+                continue
+            schema_file = parquet.with_name(f"{parquet.stem}.schema.json")
+            columns = json.loads(schema_file.read_text()) if schema_file.is_file() else []
+            if not columns:
+                raise RuntimeError(
+                    f"Evidence exported no rows and no columns for {url}: cannot publish it empty."
+                )
+            fields = []
+            for column in columns:
+                kind = _ARROW_TYPES.get(column.get("evidenceType"), "string")
+                arrow_type = pa.timestamp("ms") if kind == "timestamp" else pa.type_for_alias(kind)
+                fields.append(pa.field(column["name"], arrow_type, nullable=True))
+            schema = pa.schema(fields)
+            parquet.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(schema.empty_table(), parquet)
+            filled.append(parquet.stem)
+    if filled:
+        log(f"No rows for {', '.join(sorted(filled))}: published them empty.")
+    return filled
 
 
 def _latest_activity_routes(warehouse_snapshot: Path, limit: int) -> list[str]:
@@ -276,6 +323,7 @@ def build_site(
         log=log,
         what="Evidence source export (npm run sources)",
     )
+    _fill_empty_exports(evidence_dir, log=log)
     # build:strict fails on a query error instead of publishing a page that shows the error.
     _run(
         [npm, "run", "build:strict"],

@@ -161,7 +161,7 @@ def strava_ingest(
         remaining = len(plan.days) - len(complete_days)
         resume_after = progress.resets_at or budget.resets_at()
         context.instance.add_run_tags(
-            context.run_id,
+            context.run.run_id,
             {TAG_BUDGET_STOPPED: "true", TAG_RESUME_AFTER: resume_after.isoformat()},
         )
         context.log.warning(
