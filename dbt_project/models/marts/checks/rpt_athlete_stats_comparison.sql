@@ -61,8 +61,8 @@ ours as (
         activities.stats_sport as sport,
         count(*) as activity_count,
         sum(activities.distance_m) as distance_m,
-        sum(activities.moving_time_s) as moving_time_s,
-        sum(activities.elapsed_time_s) as elapsed_time_s,
+        cast(sum(activities.moving_time_s) as bigint) as moving_time_s,
+        cast(sum(activities.elapsed_time_s) as bigint) as elapsed_time_s,
         sum(coalesce(activities.elevation_gain_m, 0)) as elevation_gain_m
 
     from activities

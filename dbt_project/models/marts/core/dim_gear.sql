@@ -18,7 +18,7 @@ usage as (
         gear_id,
         count(*) as activity_count,
         sum(distance_m) as distance_m,
-        sum(moving_time_s) as moving_time_s,
+        cast(sum(moving_time_s) as bigint) as moving_time_s,
         sum(elevation_gain_m) as elevation_gain_m,
         min(cast(start_at_local as date)) as first_used_date,
         max(cast(start_at_local as date)) as last_used_date

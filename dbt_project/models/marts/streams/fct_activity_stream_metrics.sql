@@ -83,7 +83,8 @@ aggregated as (
         activity_id,
         count(*) as sample_count,
         max(elapsed_s) - min(elapsed_s) as stream_duration_s,
-        sum(case when is_moving then sample_duration_s else 0 end) as stream_moving_time_s,
+        cast(sum(case when is_moving then sample_duration_s else 0 end) as bigint)
+            as stream_moving_time_s,
         max(distance_m) as stream_distance_m,
         count(lat) > 0 as has_latlng,
         count(heartrate_bpm) > 0 as has_heartrate_stream,

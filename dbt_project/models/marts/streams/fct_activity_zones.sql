@@ -51,7 +51,7 @@ in_zone as (
         measured.activity_id,
         measured.zone_type,
         zones.zone,
-        sum(measured.sample_duration_s) as time_s
+        cast(sum(measured.sample_duration_s) as bigint) as time_s
 
     from measured
     inner join zones

@@ -20,7 +20,7 @@ weekly as (
         zones.zone,
         min(zones.zone_min) as zone_min,
         max(zones.zone_max) as zone_max,
-        sum(zones.time_s) as time_s
+        cast(sum(zones.time_s) as bigint) as time_s
 
     from zones
     inner join activities on zones.activity_id = activities.activity_id

@@ -64,7 +64,7 @@ final as (
         days.date_day,
         cast(dayofyear(days.date_day) as integer) as day_of_year,
         sport_groups.sport_group,
-        sum(coalesce(daily.n, 0)) over w as cumulative_activity_count,
+        cast(sum(coalesce(daily.n, 0)) over w as bigint) as cumulative_activity_count,
         sum(coalesce(daily.distance_km, 0)) over w as cumulative_distance_km,
         sum(coalesce(daily.moving_time_s, 0)) over w / 3600.0 as cumulative_moving_time_h,
         sum(coalesce(daily.elevation_gain_m, 0)) over w as cumulative_elevation_gain_m

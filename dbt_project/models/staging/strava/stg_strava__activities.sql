@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'activities') }}
+    select * from {{ strava_source('activities') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'activity_best_efforts') }}
+    select * from {{ strava_source('activity_best_efforts') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'activity_details') }}
+    select * from {{ strava_source('activity_details') }}
 
 ),
 

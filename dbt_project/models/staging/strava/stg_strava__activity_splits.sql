@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'activity_splits') }}
+    select * from {{ strava_source('activity_splits') }}
 
 ),
 

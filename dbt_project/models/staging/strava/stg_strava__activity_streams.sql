@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'activity_streams') }}
+    select * from {{ strava_source('activity_streams') }}
 
 ),
 

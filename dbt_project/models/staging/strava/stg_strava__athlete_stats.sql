@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'athlete_stats') }}
+    select * from {{ strava_source('athlete_stats') }}
 
 ),
 

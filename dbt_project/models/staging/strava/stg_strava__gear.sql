@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('strava', 'gear') }}
+    select * from {{ strava_source('gear') }}
 
 ),
 

@@ -1,0 +1,874 @@
+"""The dbt project built on a small, hand-made raw warehouse, checked against hand-computed values.
+
+The raw tables follow docs/warehouse-contract.md exactly (schema ``strava``, the dlt source's
+columns and types), so these tests need neither the emulator nor the dlt source. One ``dbt build``
+(models, data tests and the yml unit tests) runs for the module; the assertions then read marts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+# Raw DDL, exactly the warehouse contract (plus dlt's two bookkeeping columns).
+RAW_TABLES: dict[str, str] = {
+    "activities": """
+        id BIGINT, name VARCHAR, sport_type VARCHAR, type VARCHAR, start_date TIMESTAMP,
+        start_date_local TIMESTAMP, timezone VARCHAR, utc_offset DOUBLE, distance DOUBLE,
+        moving_time BIGINT, elapsed_time BIGINT, total_elevation_gain DOUBLE, elev_high DOUBLE,
+        elev_low DOUBLE, average_speed DOUBLE, max_speed DOUBLE, average_heartrate DOUBLE,
+        max_heartrate DOUBLE, average_cadence DOUBLE, average_watts DOUBLE, max_watts BIGINT,
+        weighted_average_watts BIGINT, kilojoules DOUBLE, device_watts BOOLEAN,
+        has_heartrate BOOLEAN, suffer_score DOUBLE, trainer BOOLEAN, commute BOOLEAN,
+        manual BOOLEAN, private BOOLEAN, visibility VARCHAR, gear_id VARCHAR,
+        workout_type BIGINT, achievement_count BIGINT, kudos_count BIGINT, pr_count BIGINT,
+        athlete_id BIGINT, map_summary_polyline VARCHAR, start_lat DOUBLE, start_lng DOUBLE,
+        end_lat DOUBLE, end_lng DOUBLE, external_id VARCHAR, upload_id BIGINT,
+        is_deleted BOOLEAN""",
+    "activity_details": """
+        id BIGINT, description VARCHAR, calories DOUBLE, device_name VARCHAR,
+        map_polyline VARCHAR, perceived_exertion DOUBLE""",
+    "activity_laps": """
+        id BIGINT, activity_id BIGINT, lap_index BIGINT, split BIGINT, name VARCHAR,
+        start_date TIMESTAMP, start_date_local TIMESTAMP, elapsed_time BIGINT,
+        moving_time BIGINT, distance DOUBLE, total_elevation_gain DOUBLE, average_speed DOUBLE,
+        max_speed DOUBLE, average_cadence DOUBLE, average_heartrate DOUBLE,
+        max_heartrate DOUBLE, average_watts DOUBLE, start_index BIGINT, end_index BIGINT,
+        pace_zone BIGINT""",
+    "activity_splits": """
+        activity_id BIGINT, units VARCHAR, split BIGINT, distance DOUBLE, elapsed_time BIGINT,
+        moving_time BIGINT, elevation_difference DOUBLE, average_speed DOUBLE,
+        average_grade_adjusted_speed DOUBLE, average_heartrate DOUBLE, pace_zone BIGINT""",
+    "activity_best_efforts": """
+        id BIGINT, activity_id BIGINT, name VARCHAR, distance DOUBLE, elapsed_time BIGINT,
+        moving_time BIGINT, start_date TIMESTAMP, start_date_local TIMESTAMP, pr_rank BIGINT,
+        start_index BIGINT, end_index BIGINT""",
+    "activity_streams": """
+        activity_id BIGINT, sample_index BIGINT, time BIGINT, distance DOUBLE, lat DOUBLE,
+        lng DOUBLE, altitude DOUBLE, velocity_smooth DOUBLE, heartrate BIGINT, cadence BIGINT,
+        watts BIGINT, temp BIGINT, moving BOOLEAN, grade_smooth DOUBLE""",
+    "athlete": """
+        id BIGINT, username VARCHAR, firstname VARCHAR, lastname VARCHAR, city VARCHAR,
+        state VARCHAR, country VARCHAR, sex VARCHAR, created_at TIMESTAMP,
+        updated_at TIMESTAMP, weight DOUBLE, ftp BIGINT, measurement_preference VARCHAR""",
+    "gear": """
+        id VARCHAR, kind VARCHAR, name VARCHAR, brand_name VARCHAR, model_name VARCHAR,
+        "primary" BOOLEAN, retired BOOLEAN, distance DOUBLE""",
+    "athlete_zones": """zone_type VARCHAR, zone BIGINT, min BIGINT, max BIGINT""",
+    "athlete_stats": """
+        period VARCHAR, sport VARCHAR, count BIGINT, distance DOUBLE, moving_time BIGINT,
+        elapsed_time BIGINT, elevation_gain DOUBLE""",
+}
+
+NY = "(GMT-05:00) America/New_York"
+TOKYO = "(GMT+09:00) Asia/Tokyo"
+LOAD_ID = "1736337600.123"  # dlt load id: 2025-01-08 12:00 UTC, when the stats were fetched
+
+
+def _activity(
+    id: int,
+    name: str,
+    sport_type: str,
+    start_utc: str,
+    start_local: str,
+    distance: float,
+    moving: int,
+    elapsed: int,
+    *,
+    tz: str = NY,
+    elev: float = 0.0,
+    avg_hr: float | None = None,
+    max_hr: float | None = None,
+    watts: float | None = None,
+    weighted: int | None = None,
+    kj: float | None = None,
+    device_watts: bool = False,
+    suffer: float | None = None,
+    trainer: bool = False,
+    commute: bool = False,
+    manual: bool = False,
+    private: bool = False,
+    visibility: str = "everyone",
+    gear: str | None = None,
+    deleted: bool = False,
+) -> dict[str, object]:
+    start_u = datetime.fromisoformat(start_utc)
+    start_l = datetime.fromisoformat(start_local)
+    return {
+        "id": id,
+        "name": name,
+        "sport_type": sport_type,
+        "type": sport_type,
+        "start_date": start_u,
+        "start_date_local": start_l,
+        "timezone": tz,
+        "utc_offset": (start_l - start_u).total_seconds(),
+        "distance": distance,
+        "moving_time": moving,
+        "elapsed_time": elapsed,
+        "total_elevation_gain": elev,
+        "elev_high": None if manual or trainer else 100.0 + elev,
+        "elev_low": None if manual or trainer else 100.0,
+        "average_speed": distance / moving if moving else 0.0,
+        "max_speed": distance / moving * 1.5 if moving else 0.0,
+        "average_heartrate": avg_hr,
+        "max_heartrate": max_hr,
+        "average_cadence": None,
+        "average_watts": watts,
+        "max_watts": int(watts * 2.5) if watts else None,
+        "weighted_average_watts": weighted,
+        "kilojoules": kj,
+        "device_watts": device_watts if watts else None,
+        "has_heartrate": avg_hr is not None,
+        "suffer_score": suffer,
+        "trainer": trainer,
+        "commute": commute,
+        "manual": manual,
+        "private": private,
+        "visibility": visibility,
+        "gear_id": gear,
+        "workout_type": None,
+        "achievement_count": 0,
+        "kudos_count": 1,
+        "pr_count": 0,
+        "athlete_id": 1,
+        "map_summary_polyline": None,
+        "start_lat": None if manual or trainer else 40.0,
+        "start_lng": None if manual or trainer else -75.0,
+        "end_lat": None if manual or trainer else 40.0,
+        "end_lng": None if manual or trainer else -75.0,
+        "external_id": f"{id}.fit",
+        "upload_id": id * 10,
+        "is_deleted": deleted,
+    }
+
+
+# Athlete in New York (UTC-5 in winter) plus one ride in Tokyo. Chosen around New Year so that
+# local weeks, ISO years and UTC-vs-local dates disagree.
+ACTIVITIES = [
+    # last year, for year-to-date comparisons
+    _activity(
+        108,
+        "Winter run",
+        "Run",
+        "2024-01-03 12:00",
+        "2024-01-03 07:00",
+        8000,
+        2400,
+        2400,
+        avg_hr=145,
+        max_hr=170,
+        gear="g1",
+    ),
+    # Sunday 23:30 local = Monday 04:30 UTC: local week 2024-12-23, not 2024-12-30
+    _activity(
+        101,
+        "Sunday late run",
+        "Run",
+        "2024-12-30 04:30",
+        "2024-12-29 23:30",
+        10000,
+        3000,
+        3100,
+        elev=50,
+        avg_hr=150,
+        max_hr=175,
+        gear="g1",
+    ),
+    # Monday ride with a power meter: local week 2024-12-30, ISO year 2025, calendar year 2024
+    _activity(
+        102,
+        "Monday ride",
+        "Ride",
+        "2024-12-30 13:00",
+        "2024-12-30 08:00",
+        40000,
+        4800,
+        5000,
+        elev=300,
+        avg_hr=140,
+        max_hr=165,
+        watts=200,
+        weighted=210,
+        kj=960,
+        device_watts=True,
+        gear="b1",
+        commute=True,
+    ),
+    _activity(
+        103, "New Year swim", "Swim", "2025-01-01 12:00", "2025-01-01 07:00", 2000, 2400, 2700
+    ),
+    _activity(
+        104,
+        "Deleted walk",
+        "Walk",
+        "2025-01-01 17:00",
+        "2025-01-01 12:00",
+        5000,
+        3600,
+        3600,
+        deleted=True,
+    ),
+    _activity(
+        105,
+        "Private hike",
+        "Hike",
+        "2025-01-04 15:00",
+        "2025-01-04 10:00",
+        12000,
+        10800,
+        12000,
+        elev=600,
+        private=True,
+        visibility="only_me",
+        gear="g1",
+    ),
+    _activity(
+        106, "Yoga", "Yoga", "2025-01-05 23:00", "2025-01-05 18:00", 0, 3600, 3600, manual=True
+    ),
+    _activity(
+        107,
+        "Treadmill",
+        "Run",
+        "2025-01-06 12:00",
+        "2025-01-06 07:00",
+        0,
+        1800,
+        1800,
+        trainer=True,
+        suffer=20,
+        visibility="followers_only",
+    ),
+    # Tokyo: local Tuesday 2025-01-07 06:00 is Monday 2025-01-06 21:00 UTC
+    _activity(
+        109,
+        "Tokyo ride",
+        "Ride",
+        "2025-01-06 21:00",
+        "2025-01-07 06:00",
+        20000,
+        3600,
+        3700,
+        tz=TOKYO,
+        gear="b1",
+    ),
+]
+
+
+def _ride_102_streams() -> list[dict[str, object]]:
+    """20 s at 1 Hz: watts 100 x5, 300 x5, 200 x10; heart rate 120 x10, 160 x10."""
+    watts = [100] * 5 + [300] * 5 + [200] * 10
+    hr = [120] * 10 + [160] * 10
+    return [
+        {
+            "activity_id": 102,
+            "sample_index": i,
+            "time": i,
+            "distance": 8.0 * i,
+            "lat": 40.0 + i * 0.0001,
+            "lng": -75.0,
+            "altitude": 100.0 + i,
+            "velocity_smooth": 8.0,
+            "heartrate": hr[i],
+            "cadence": 90,
+            "watts": watts[i],
+            "temp": 5,
+            "moving": True,
+            "grade_smooth": 1.0,
+        }
+        for i in range(20)
+    ]
+
+
+def _run_101_streams() -> list[dict[str, object]]:
+    """20 s at 1 Hz: 3 m/s for 10 s then 4 m/s; heart rate 140 then 175; no power."""
+    rows = []
+    for i in range(20):
+        distance = 3.0 * i if i <= 10 else 30.0 + 4.0 * (i - 10)
+        rows.append(
+            {
+                "activity_id": 101,
+                "sample_index": i,
+                "time": i,
+                "distance": distance,
+                "lat": 40.0,
+                "lng": -75.0 + i * 0.0001,
+                "altitude": 50.0,
+                "velocity_smooth": 3.0 if i <= 10 else 4.0,
+                "heartrate": 140 if i < 10 else 175,
+                "cadence": 85,
+                "watts": None,
+                "temp": None,
+                "moving": True,
+                "grade_smooth": 0.0,
+            }
+        )
+    return rows
+
+
+def _raw_rows() -> dict[str, list[dict[str, object]]]:
+    ts = datetime.fromisoformat
+    return {
+        "activities": ACTIVITIES,
+        "activity_details": [
+            {
+                "id": a["id"],
+                "description": None,
+                "calories": 500.0 if a["id"] == 102 else None,
+                "device_name": "Garmin",
+                "map_polyline": None,
+                "perceived_exertion": None,
+            }
+            for a in ACTIVITIES
+        ],
+        "activity_laps": [
+            {
+                "id": 1011,
+                "activity_id": 101,
+                "lap_index": 1,
+                "split": 1,
+                "name": "Lap 1",
+                "start_date": ts("2024-12-30 04:30"),
+                "start_date_local": ts("2024-12-29 23:30"),
+                "elapsed_time": 1550,
+                "moving_time": 1500,
+                "distance": 5000.0,
+                "total_elevation_gain": 25.0,
+                "average_speed": 5000 / 1500,
+                "max_speed": 4.0,
+                "average_cadence": 85.0,
+                "average_heartrate": 148.0,
+                "max_heartrate": 170.0,
+                "average_watts": None,
+                "start_index": 0,
+                "end_index": 9,
+                "pace_zone": 2,
+            },
+            {
+                "id": 1012,
+                "activity_id": 101,
+                "lap_index": 2,
+                "split": 2,
+                "name": "Lap 2",
+                "start_date": ts("2024-12-30 04:55"),
+                "start_date_local": ts("2024-12-29 23:55"),
+                "elapsed_time": 1550,
+                "moving_time": 1500,
+                "distance": 5000.0,
+                "total_elevation_gain": 25.0,
+                "average_speed": 5000 / 1500,
+                "max_speed": 4.5,
+                "average_cadence": 86.0,
+                "average_heartrate": 152.0,
+                "max_heartrate": 175.0,
+                "average_watts": None,
+                "start_index": 10,
+                "end_index": 19,
+                "pace_zone": 2,
+            },
+        ],
+        "activity_splits": [
+            {
+                "activity_id": 101,
+                "units": "metric",
+                "split": s,
+                "distance": 1000.0,
+                "elapsed_time": 300,
+                "moving_time": 300,
+                "elevation_difference": 0.0,
+                "average_speed": 1000 / 300,
+                "average_grade_adjusted_speed": 1000 / 300,
+                "average_heartrate": 150.0,
+                "pace_zone": 2,
+            }
+            for s in range(1, 11)
+        ],
+        "activity_best_efforts": [
+            {
+                "id": 5001,
+                "activity_id": 108,
+                "name": "1k",
+                "distance": 1000.0,
+                "elapsed_time": 290,
+                "moving_time": 290,
+                "start_date": ts("2024-01-03 12:10"),
+                "start_date_local": ts("2024-01-03 07:10"),
+                "pr_rank": 1,
+                "start_index": 0,
+                "end_index": 290,
+            },
+            {
+                "id": 5002,
+                "activity_id": 108,
+                "name": "5k",
+                "distance": 5000.0,
+                "elapsed_time": 1500,
+                "moving_time": 1500,
+                "start_date": ts("2024-01-03 12:00"),
+                "start_date_local": ts("2024-01-03 07:00"),
+                "pr_rank": 1,
+                "start_index": 0,
+                "end_index": 1500,
+            },
+            {
+                "id": 5003,
+                "activity_id": 101,
+                "name": "1k",
+                "distance": 1000.0,
+                "elapsed_time": 300,
+                "moving_time": 300,
+                "start_date": ts("2024-12-30 04:35"),
+                "start_date_local": ts("2024-12-29 23:35"),
+                "pr_rank": None,
+                "start_index": 0,
+                "end_index": 300,
+            },
+            {
+                "id": 5004,
+                "activity_id": 101,
+                "name": "5k",
+                "distance": 5000.0,
+                "elapsed_time": 1450,
+                "moving_time": 1450,
+                "start_date": ts("2024-12-30 04:30"),
+                "start_date_local": ts("2024-12-29 23:30"),
+                "pr_rank": 1,
+                "start_index": 0,
+                "end_index": 1450,
+            },
+        ],
+        "activity_streams": _run_101_streams() + _ride_102_streams(),
+        "athlete": [
+            {
+                "id": 1,
+                "username": "demo",
+                "firstname": "Demo",
+                "lastname": "Athlete",
+                "city": "New York",
+                "state": "NY",
+                "country": "USA",
+                "sex": "M",
+                "created_at": ts("2015-01-01"),
+                "updated_at": ts("2025-01-08"),
+                "weight": 70.0,
+                "ftp": 250,
+                "measurement_preference": "meters",
+            },
+        ],
+        "gear": [
+            {
+                "id": "b1",
+                "kind": "bike",
+                "name": "Road bike",
+                "brand_name": "Canyon",
+                "model_name": "Endurace",
+                "primary": True,
+                "retired": False,
+                "distance": 1234000.0,
+            },
+            {
+                "id": "g1",
+                "kind": "shoe",
+                "name": "Pegasus",
+                "brand_name": "Nike",
+                "model_name": "Pegasus 40",
+                "primary": True,
+                "retired": False,
+                "distance": 30000.0,
+            },
+            {
+                "id": "g2",
+                "kind": "shoe",
+                "name": "Old shoe",
+                "brand_name": "Asics",
+                "model_name": "Nimbus",
+                "primary": False,
+                "retired": True,
+                "distance": 800000.0,
+            },
+        ],
+        "athlete_zones": [
+            {"zone_type": "heartrate", "zone": 1, "min": 0, "max": 130},
+            {"zone_type": "heartrate", "zone": 2, "min": 130, "max": 150},
+            {"zone_type": "heartrate", "zone": 3, "min": 150, "max": 170},
+            {"zone_type": "heartrate", "zone": 4, "min": 170, "max": -1},
+            {"zone_type": "power", "zone": 1, "min": 0, "max": 150},
+            {"zone_type": "power", "zone": 2, "min": 150, "max": 250},
+            {"zone_type": "power", "zone": 3, "min": 250, "max": -1},
+        ],
+        # Strava's totals as of 2025-01-08, Everyone-visible activities only (matches ours).
+        "athlete_stats": [
+            {
+                "period": p,
+                "sport": s,
+                "count": c,
+                "distance": d,
+                "moving_time": m,
+                "elapsed_time": e,
+                "elevation_gain": g,
+            }
+            for p, s, c, d, m, e, g in [
+                ("recent", "ride", 2, 60000.0, 8400, 8700, 300.0),
+                ("ytd", "ride", 1, 20000.0, 3600, 3700, 0.0),
+                ("all", "ride", 2, 60000.0, 8400, 8700, 300.0),
+                ("recent", "run", 1, 10000.0, 3000, 3100, 50.0),
+                ("ytd", "run", 0, 0.0, 0, 0, 0.0),
+                ("all", "run", 2, 18000.0, 5400, 5500, 50.0),
+                ("recent", "swim", 1, 2000.0, 2400, 2700, 0.0),
+                ("ytd", "swim", 1, 2000.0, 2400, 2700, 0.0),
+                ("all", "swim", 1, 2000.0, 2400, 2700, 0.0),
+            ]
+        ],
+    }
+
+
+def create_raw_warehouse(
+    path: Path, rows: dict[str, list[dict[str, object]]] | None = None
+) -> None:
+    """Create a DuckDB warehouse (storage v1.0.0) holding the raw ``strava`` schema and ``rows``."""
+    rows = _raw_rows() if rows is None else rows
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION 'v1.0.0')")
+    con.execute("CREATE SCHEMA w.strava")
+    for table, ddl in RAW_TABLES.items():
+        con.execute(
+            f"CREATE TABLE w.strava.{table} ({ddl}, _dlt_load_id VARCHAR NOT NULL, "
+            "_dlt_id VARCHAR NOT NULL)"
+        )
+        columns = [c.strip().split()[0] for c in ddl.split(",")]
+        table_rows = rows.get(table, [])
+        if not table_rows:
+            continue
+        names = ", ".join(columns) + ", _dlt_load_id, _dlt_id"
+        params = ", ".join(["?"] * (len(columns) + 2))
+        con.executemany(
+            f"INSERT INTO w.strava.{table} ({names}) VALUES ({params})",
+            [
+                [r[c.strip('"')] for c in columns] + [LOAD_ID, f"{table}-{i}"]
+                for i, r in enumerate(table_rows)
+            ],
+        )
+    con.execute("DETACH w")
+    con.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Running dbt
+
+AS_OF = "2025-01-08"  # "today" for year-to-date, calendars and current streaks
+
+
+def run_dbt(
+    work: Path, warehouse: Path, command: list[str], dbt_vars: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs the venv's dbt on `warehouse`, with target and logs inside `work` (no collisions)."""
+    dbt = Path(sys.executable).parent / "dbt"
+    args = [
+        str(dbt), *command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps({"as_of_date": AS_OF, **(dbt_vars or {})}),
+    ]  # fmt: skip
+    env = {**os.environ, "STRAVA_DATASTACK_WAREHOUSE": str(warehouse)}
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    return result
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The fixture warehouse after a full `dbt build` (models, data tests, unit tests).
+
+    Named strava.duckdb like the real one: its catalog is then called `strava`, the same as the
+    raw schema, which is what DuckDB trips over in stored views.
+    """
+    work = tmp_path_factory.mktemp("dbt")
+    warehouse = work / "strava.duckdb"
+    create_raw_warehouse(warehouse)
+    result = run_dbt(work, warehouse, ["build"])
+    assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout, result.stdout[-4000:]
+    return warehouse
+
+
+def test_build_runs_unit_tests_and_data_tests(built: Path) -> None:
+    results = json.loads((built.parent / "target" / "run_results.json").read_text())
+    kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
+    assert {"model", "test", "unit_test"} <= kinds
+    assert all(r["status"] in ("success", "pass") for r in results["results"])
+    schemas = {
+        row[0]
+        for row in query(built, "select distinct table_schema from information_schema.tables")
+    }
+    assert {"strava", "staging", "marts"} <= schemas
+    assert not any(s.startswith("main_") or s.startswith("analytics_") for s in schemas)
+
+
+def test_fct_activities_units_groups_and_local_calendar(built: Path) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            built,
+            """
+            select activity_id, sport_group, distance_km, round(avg_speed_kmh, 6),
+                pace_min_per_km, local_date::varchar, local_week::varchar, local_month::varchar,
+                local_year, gear_name, calories, is_commute, is_private, visibility
+            from marts.fct_activities
+            """,
+        )
+    }
+    assert sorted(rows) == [101, 102, 103, 105, 106, 107, 108, 109]  # 104 was deleted
+    # Sunday 23:30 in New York is Monday in UTC: local day, week and year stay Sunday's.
+    assert rows[101] == ("run", 10.0, 12.0, 5.0, "2024-12-29", "2024-12-23", "2024-12-01", 2024,
+                         "Pegasus", None, False, False, "everyone")  # fmt: skip
+    assert rows[102][:8] == ("ride", 40.0, 30.0, None, "2024-12-30", "2024-12-30",
+                             "2024-12-01", 2024)  # fmt: skip
+    assert rows[102][8:11] == ("Road bike", 500.0, True)
+    assert rows[105][:4] == ("walk_hike", 12.0, 4.0, 15.0)
+    assert rows[105][11:] == (True, "only_me")
+    assert rows[106][:4] == ("other", 0.0, 0.0, None)
+    assert rows[107][:4] == ("run", 0.0, 0.0, None)  # no distance, no pace
+    # Tokyo: 2025-01-06 21:00 UTC is Tuesday 2025-01-07 there.
+    assert rows[109][4:8] == ("2025-01-07", "2025-01-06", "2025-01-01", 2025)
+
+
+def test_weekly_and_yearly_totals(built: Path) -> None:
+    weekly = query(
+        built,
+        """
+        select week_start::varchar, iso_year, iso_week, sport_group, activity_count,
+            distance_km, moving_time_s
+        from marts.sport_totals_weekly order by week_start, sport_group
+        """,
+    )
+    assert weekly == [
+        ("2024-01-01", 2024, 1, "run", 1, 8.0, 2400),
+        ("2024-12-23", 2024, 52, "run", 1, 10.0, 3000),
+        ("2024-12-30", 2025, 1, "other", 1, 0.0, 3600),
+        ("2024-12-30", 2025, 1, "ride", 1, 40.0, 4800),
+        ("2024-12-30", 2025, 1, "swim", 1, 2.0, 2400),
+        ("2024-12-30", 2025, 1, "walk_hike", 1, 12.0, 10800),
+        ("2025-01-06", 2025, 2, "ride", 1, 20.0, 3600),
+        ("2025-01-06", 2025, 2, "run", 1, 0.0, 1800),
+    ]
+    yearly = query(
+        built,
+        "select year, sport_group, activity_count, distance_km from marts.sport_totals_yearly "
+        "order by year, sport_group",
+    )
+    assert yearly == [
+        (2024, "ride", 1, 40.0),
+        (2024, "run", 2, 18.0),
+        (2025, "other", 1, 0.0),
+        (2025, "ride", 1, 20.0),
+        (2025, "run", 1, 0.0),
+        (2025, "swim", 1, 2.0),
+        (2025, "walk_hike", 1, 12.0),
+    ]
+
+
+def test_year_to_date_against_last_year(built: Path) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            built,
+            """
+            select sport_group, ytd_activity_count, ytd_distance_km, last_ytd_activity_count,
+                last_ytd_distance_km
+            from marts.sport_ytd_comparison
+            """,
+        )
+    }
+    # As of 2025-01-08: this year 1-8 January, last year 1-8 January 2024 (the 8 km run).
+    assert rows["run"] == (1, 0.0, 1, 8.0)
+    assert rows["ride"] == (1, 20.0, 0, 0.0)
+    assert rows["all"] == (5, 34.0, 1, 8.0)
+    cumulative = query(
+        built,
+        """
+        select cumulative_distance_km from marts.sport_ytd_cumulative
+        where sport_group = 'all' and date_day in ('2024-12-31', '2025-01-08')
+        order by date_day
+        """,
+    )
+    assert cumulative == [(58.0,), (34.0,)]
+
+
+def test_stream_metrics_zones_and_mean_max(built: Path) -> None:
+    zones = query(
+        built,
+        """
+        select activity_id, zone_type, zone, time_s from marts.fct_activity_zones
+        where time_s > 0 order by all
+        """,
+    )
+    assert zones == [
+        (101, "heartrate", 2, 10),  # 140 bpm x 10 s
+        (101, "heartrate", 4, 10),  # 175 bpm x 10 s (top zone, no upper bound)
+        (102, "heartrate", 1, 10),
+        (102, "heartrate", 3, 10),
+        (102, "power", 1, 5),  # 100 W
+        (102, "power", 2, 10),  # 200 W
+        (102, "power", 3, 5),  # 300 W
+    ]
+    power = query(
+        built,
+        "select duration_s, round(best_avg_watts, 2) from marts.rpt_power_curve "
+        "where scope = 'all_time' order by duration_s",
+    )
+    assert power == [(5, 300.0), (10, 250.0), (15, 233.33), (20, 200.0)]
+    pace = query(
+        built,
+        "select duration_s, best_speed_mps from marts.rpt_pace_curve "
+        "where scope = '2024' order by duration_s",
+    )
+    # Run 101: 3 m/s for 10 s then 4 m/s; the best 10 s covers 9 s at 4 m/s and 1 s at 3 m/s.
+    assert pace == [(5, 4.0), (10, 3.9), (15, 3.6)]
+    metrics = query(
+        built,
+        "select activity_id, sample_count, max_watts, ascent_m, has_power_stream "
+        "from marts.fct_activity_stream_metrics order by activity_id",
+    )
+    assert metrics == [(101, 20, None, 0.0, False), (102, 20, 300, 19.0, True)]
+
+
+def test_fitness_gear_eddington_streaks_and_prs(built: Path) -> None:
+    days = query(
+        built,
+        "select count(*), min(date_day)::varchar, max(date_day)::varchar, "
+        "count(distinct date_day) from marts.fct_fitness_daily",
+    )
+    assert days == [(372, "2024-01-03", "2025-01-08", 372)]  # every day, rest days included
+    # Ride 102: weighted average power 210 W for 4,800 s at FTP 250 -> TSS 94.08.
+    load = query(
+        built,
+        "select training_load from marts.fct_fitness_daily where date_day = '2024-12-30'",
+    )
+    assert load == [(94.08,)]
+    gear = {
+        r[0]: r[1:]
+        for r in query(
+            built,
+            "select gear_id, activity_count, distance_km, last_used_date::varchar, is_retired "
+            "from marts.dim_gear",
+        )
+    }
+    assert gear == {
+        "b1": (2, 60.0, "2025-01-07", False),
+        "g1": (3, 30.0, "2025-01-04", False),
+        "g2": (0, 0.0, None, True),
+    }
+    eddington = query(
+        built,
+        "select sport_group, unit, eddington_number, days_needed_for_next "
+        "from marts.rpt_eddington order by all",
+    )
+    assert eddington == [("ride", "km", 2, 1), ("ride", "mi", 2, 1), ("run", "km", 2, 1)]
+    streaks = query(
+        built,
+        "select streak_type, longest_length, current_length from marts.rpt_streak_summary",
+    )
+    # Active 2025-01-04 .. 2025-01-07 (4 days, current on the 8th); weeks of 12-23, 12-30, 01-06.
+    assert streaks == [("day", 4, 4), ("week", 3, 3)]
+    prs = query(
+        built,
+        "select effort_name, best_effort_id, pr_number, improvement_s "
+        "from marts.rpt_best_effort_prs order by all",
+    )
+    assert prs == [("1k", 5001, 1, None), ("5k", 5002, 1, None), ("5k", 5004, 2, 50)]
+
+
+def test_stats_comparison_matches_strava(built: Path) -> None:
+    rows = query(
+        built,
+        "select period, sport, ytd_year, our_activity_count, our_distance_m, is_match "
+        "from marts.rpt_athlete_stats_comparison order by all",
+    )
+    assert rows == [
+        ("all", "ride", 2025, 2, 60000.0, True),
+        ("all", "run", 2025, 2, 18000.0, True),  # the followers-only treadmill run is left out
+        ("all", "swim", 2025, 1, 2000.0, True),
+        ("ytd", "ride", 2025, 1, 20000.0, True),
+        ("ytd", "run", 2025, 0, 0.0, True),
+        ("ytd", "swim", 2025, 1, 2000.0, True),
+    ]
+
+
+def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) -> None:
+    """A windowed run rebuilds exactly the window's activities; a full run catches up the rest."""
+    warehouse = tmp_path / "strava.duckdb"
+    warehouse.write_bytes(built.read_bytes())
+    (tmp_path / "target").mkdir()
+    con = duckdb.connect(str(warehouse))
+    # Inside the window 2024-12-30 (UTC): ride 102 gets a new peak; run 101 is deleted.
+    con.execute("update strava.strava.activity_streams set watts = 999 "
+                "where activity_id = 102 and sample_index = 0")  # fmt: skip
+    con.execute("update strava.strava.activities set is_deleted = true where id = 101")
+    # Outside it: the Tokyo ride (2025-01-06 UTC) gets streams.
+    con.execute(
+        "insert into strava.strava.activity_streams (activity_id, sample_index, time, watts, "
+        "_dlt_load_id, _dlt_id) select 109, i, i, 150, 'x', 'x' || i from range(10) t(i)"
+    )
+    con.close()
+    window = {"window_start": "2024-12-30", "window_end": "2024-12-31"}
+    # `run`, not `build`: the models alone (the first build already ran every test).
+    run_dbt(tmp_path, warehouse, ["run"], window)
+    sql = (
+        "select activity_id, sample_count, max_watts from marts.fct_activity_stream_metrics "
+        "order by activity_id"
+    )
+    assert query(warehouse, sql) == [(102, 20, 999)]
+    assert query(
+        warehouse,
+        "select distinct activity_id from marts.fct_activity_stream_samples order by 1",
+    ) == [(102,)]
+    run_dbt(tmp_path, warehouse, ["run"])  # no window: everything
+    assert query(warehouse, sql) == [(102, 20, 999), (109, 10, 150)]
+
+
+def test_models_build_before_dlt_created_any_table(tmp_path: Path) -> None:
+    """A first run whose window had nothing to load leaves no raw tables; dbt must still work."""
+    warehouse = tmp_path / "strava.duckdb"
+    create_raw_warehouse(warehouse, rows={})
+    con = duckdb.connect(str(warehouse))
+    for table in RAW_TABLES:
+        if table != "activities":
+            con.execute(f"drop table strava.strava.{table}")
+    con.close()
+    run_dbt(tmp_path, warehouse, ["run"])
+    assert query(warehouse, "select count(*) from marts.fct_activity_stream_samples") == [(0,)]
+    assert query(warehouse, "select count(*) from marts.rpt_eddington") == [(3,)]
+
+
+def test_sources_declare_the_contract_and_the_dlt_asset_keys() -> None:
+    """The source yml (which also types the stand-in for a missing raw table) is the contract."""
+    sources_yml = DBT_PROJECT_DIR / "models" / "staging" / "strava" / "_strava__sources.yml"
+    (source,) = yaml.safe_load(sources_yml.read_text())["sources"]
+    assert source["schema"] == "strava"
+    tables = {t["name"]: t for t in source["tables"]}
+    assert set(tables) == set(RAW_TABLES)
+    for name, ddl in RAW_TABLES.items():
+        declared = {c["name"]: c["data_type"] for c in tables[name]["columns"]}
+        declared.pop("_dlt_load_id", None)
+        contract = {col.split()[0].strip('"'): col.split()[1].lower() for col in ddl.split(",")}
+        assert declared == contract, name
+        assert tables[name]["meta"]["dagster"]["asset_key"] == ["strava", name]
