@@ -113,9 +113,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
     print(f"Warehouse: {paths.warehouse_path()}  (try: duckdb -readonly {paths.warehouse_path()})")
-    print(
-        f"Site:      {paths.site_dir()}  (serve it: uv run strava-datastack serve --data-dir {paths.data_dir()})"
-    )
+    print(f"Site:      {paths.site_dir()}")
+    print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
     print(
         f"Dagster:   DAGSTER_HOME={dagster_home} STRAVA_DATASTACK_DATA_DIR={paths.data_dir()} "
         "uv run dagster dev   (the runs above are in its Runs page)"
@@ -159,7 +158,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     how = "listed" if estimate.activities_exact else "estimated from the usual rate"
     print(f"{args.start} .. {args.end}: {estimate.days} days")
     print(
-        f"  activities:        {estimate.activities} ({how}), {estimate.activities_loaded} already loaded"
+        f"  activities:        {estimate.activities} ({how}), "
+        f"{estimate.activities_loaded} already loaded"
     )
     print(f"  list requests:     {estimate.list_requests}")
     print(
@@ -168,7 +168,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"  total requests:    {estimate.requests}")
     print(
         f"  days of budget:    {estimate.days_needed} at {allowance} requests a day "
-        f"({state.read_limit_daily} a day less {DEFAULT_RESERVE_SHARE:.0%} kept for the daily refresh)"
+        f"({state.read_limit_daily} a day less {DEFAULT_RESERVE_SHARE:.0%} kept for the "
+        "daily refresh)"
     )
     return 0
 

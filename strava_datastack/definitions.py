@@ -10,6 +10,10 @@ from strava_datastack.defs.automation import (
     ingest_and_transform,
     resume_budget_stopped_runs,
 )
+from strava_datastack.defs.checks import (
+    activities_row_counts,
+    totals_match_strava,
+)
 from strava_datastack.defs.dbt.assets import strava_dbt
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.evidence.assets import evidence_site
@@ -17,6 +21,7 @@ from strava_datastack.defs.ingest.assets import strava_ingest
 
 defs = dg.Definitions(
     assets=[strava_ingest, strava_dbt, evidence_site],
+    asset_checks=[activities_row_counts, totals_match_strava],
     jobs=[ingest_and_transform],
     schedules=[daily_refresh],
     sensors=[resume_budget_stopped_runs, explain_run_failure],

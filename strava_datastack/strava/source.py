@@ -45,7 +45,7 @@ from strava_datastack.strava.rows import (
 
 @dataclass
 class FetchProgress:
-    """What a run fetched, shared between the source (which fills it) and the asset (which reports)."""
+    """What a run fetched: the source fills it, the asset reports from it."""
 
     done_ids: set[int] = field(default_factory=set)
     stopped: str | None = None  # why fetching stopped early, in plain words
@@ -73,7 +73,8 @@ def _fetch(client: StravaClient, item: ActivityWork) -> ActivityBundle:
             bundle.detail["details"][0]["summary_fingerprint"] = item.fingerprint
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
             raise StravaPayloadError(
-                f"GET {path} ({where}) returned data of the wrong shape: {type(exc).__name__} {exc}."
+                f"GET {path} ({where}) returned data of the wrong shape: "
+                f"{type(exc).__name__} {exc}."
             ) from None
     if item.streams:
         streams = client.get(

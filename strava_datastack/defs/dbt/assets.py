@@ -27,7 +27,8 @@ def relation_row_counts(warehouse: Path) -> dict[str, int]:
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('staging', 'intermediate', 'marts') and table_type = 'BASE TABLE'"
+            "where table_schema in ('staging', 'intermediate', 'marts') "
+            "and table_type = 'BASE TABLE'"
         ).fetchall()
         return {
             f"{schema}.{table}": con.execute(
@@ -60,7 +61,10 @@ class StravaDbtTranslator(DagsterDbtTranslator):
 
 
 def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
-    """The `--vars` that make incremental models process only the run's window (UTC, end exclusive)."""
+    """The `--vars` that make incremental models process only the run's window.
+
+    Dates are UTC days, the end exclusive, as the partition window is.
+    """
     return {
         "window_start": window.start.strftime("%Y-%m-%d"),
         "window_end": window.end.strftime("%Y-%m-%d"),

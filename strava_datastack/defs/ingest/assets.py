@@ -1,6 +1,7 @@
 """Strava → DuckDB: the daily-partitioned dlt assets, spending Strava's budget on purpose."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -52,6 +53,13 @@ class StravaTranslator(DagsterDltTranslator):
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         spec = super().get_asset_spec(data)
         name = data.resource.name
+        if name == "activities":
+            # The daily refresh runs at 04:00 UTC; by 06:00 the last day must have been loaded.
+            spec = spec.replace_attributes(
+                freshness_policy=dg.FreshnessPolicy.cron(
+                    deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24)
+                )
+            )
         return spec.replace_attributes(
             key=dg.AssetKey([DATASET_NAME, name]),
             deps=[],
@@ -112,9 +120,10 @@ def strava_ingest(
     now = clock.now()
     state = read_warehouse_state(warehouse, window.start, window.end, now)
     plan = make_plan(client, window.start, window.end, state, config.fetch_options(), now)
+    listing = "listing reused" if plan.listing_reused else f"{plan.list_requests} list requests"
     context.log.info(
         f"Window [{window.start:%Y-%m-%d}, {window.end:%Y-%m-%d}): {plan.activity_count} "
-        f"activities ({'listing reused' if plan.listing_reused else f'{plan.list_requests} list requests'}); "
+        f"activities ({listing}); "
         f"{len(plan.work)} need data, {plan.activity_cost} requests. Budget: {budget.summary()}."
     )
     progress = FetchProgress()

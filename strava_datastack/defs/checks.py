@@ -1,0 +1,95 @@
+"""Asset checks beyond dbt's own tests: row-count sanity and agreement with Strava's totals.
+
+Freshness is a FreshnessPolicy on the activities asset (defs/ingest/assets.py).
+
+They read the warehouse snapshot the dbt asset leaves behind, so a check never holds (or waits
+for) the DuckDB writer lock.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import duckdb
+
+from strava_datastack import paths
+from strava_datastack.defs.partitions import history_start
+
+ACTIVITIES = dg.AssetKey(["strava", "activities"])
+STATS_COMPARISON = dg.AssetKey(["marts", "rpt_athlete_stats_comparison"])
+
+
+def _snapshot() -> duckdb.DuckDBPyConnection | None:
+    snapshot = paths.warehouse_snapshot_path()
+    return duckdb.connect(str(snapshot), read_only=True) if snapshot.exists() else None
+
+
+@dg.asset_check(
+    asset=ACTIVITIES,
+    description="Every activity appears once, and every recorded (non-manual) activity whose "
+    "detail is loaded has its stream samples.",
+)
+def activities_row_counts() -> dg.AssetCheckResult:
+    con = _snapshot()
+    if con is None:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "no snapshot yet"})
+    try:
+        rows, distinct = con.execute(
+            "select count(*), count(distinct id) from strava.activities"
+        ).fetchone()
+        missing_streams = con.execute(
+            "select count(*) from strava.activities a join strava.activity_details d using (id) "
+            "where not coalesce(a.manual, false) and not coalesce(a.is_deleted, false) "
+            "and a.summary_fingerprint = d.summary_fingerprint and not exists ("
+            "  select 1 from strava.activity_streams s where s.activity_id = a.id)"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return dg.AssetCheckResult(
+        passed=rows == distinct and missing_streams == 0,
+        metadata={
+            "activities": rows,
+            "duplicate_rows": rows - distinct,
+            "recorded_activities_without_streams": missing_streams,
+        },
+    )
+
+
+@dg.asset_check(
+    asset=STATS_COMPARISON,
+    description="Our year-to-date and all-time totals per sport (Everyone-visible activities) "
+    "equal Strava's /athletes/{id}/stats, for every period whose days are all loaded.",
+)
+def totals_match_strava(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    con = _snapshot()
+    if con is None:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "no snapshot yet"})
+    try:
+        rows = con.execute(
+            "select period, sport, is_match from marts.rpt_athlete_stats_comparison"
+        ).fetchall()
+    finally:
+        con.close()
+    loaded = context.instance.get_materialized_partitions(ACTIVITIES)
+    today = datetime.now(UTC).date()
+    # A period can only match once every day in it is loaded; before that, say so and pass.
+    needed = {
+        "ytd": _days(f"{today.year}-01-01", today),
+        "all": _days(history_start(), today),
+    }
+    complete = {period: days <= loaded for period, days in needed.items()}
+    compared = [(p, s, m) for p, s, m in rows if complete.get(p)]
+    mismatches = [f"{p}/{s}" for p, s, m in compared if not m]
+    return dg.AssetCheckResult(
+        passed=not mismatches,
+        metadata={
+            "compared": ", ".join(f"{p}/{s}" for p, s, _ in compared) or "nothing yet",
+            "mismatches": ", ".join(mismatches) or "none",
+            "periods_not_fully_loaded": ", ".join(p for p, ok in complete.items() if not ok)
+            or "none",
+        },
+    )
+
+
+def _days(first: str, last: date) -> set[str]:
+    start = date.fromisoformat(first)
+    return {(start + timedelta(days=i)).isoformat() for i in range((last - start).days + 1)}
