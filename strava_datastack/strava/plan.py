@@ -105,6 +105,8 @@ class WarehouseState:
     with_zones: set[int] = field(default_factory=set)
     listing_covers: datetime | None = None  # listed_at of a listing that covers the window
     stored_summaries: list[dict[str, Any]] = field(default_factory=list)
+    athlete_complete: bool = False  # athlete, zones and stats loaded
+    gear_count: int = 0
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -126,6 +128,12 @@ def read_warehouse_state(
         tables = _tables(con)
         start = window_start.astimezone(UTC).replace(tzinfo=None)
         end = window_end.astimezone(UTC).replace(tzinfo=None)
+        athlete_tables = {"athlete", "athlete_zones", "athlete_stats"}
+        state.athlete_complete = athlete_tables <= tables and all(
+            con.execute(f"select count(*) from strava.{t}").fetchone()[0] for t in athlete_tables
+        )
+        if "gear" in tables:
+            state.gear_count = con.execute("select count(*) from strava.gear").fetchone()[0]
         if "activities" not in tables:
             return state
         in_window = "select id from strava.activities where start_date >= ? and start_date < ?"

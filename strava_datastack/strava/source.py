@@ -99,13 +99,48 @@ def _fetch(client: StravaClient, item: ActivityWork) -> ActivityBundle:
     return bundle
 
 
+@dataclass
+class AthleteData:
+    """The athlete-level rows: they belong to no day, so they are fetched whole or not at all."""
+
+    athlete: dict[str, Any]
+    gear: list[dict[str, Any]]
+    zones: list[dict[str, Any]]
+    stats: list[dict[str, Any]]
+
+
+def fetch_athlete_data(client: StravaClient) -> AthleteData:
+    """GET /athlete, /gear/{id} for each bike and shoe, /athlete/zones and the athlete's stats."""
+    athlete = client.get("athlete", endpoint="athlete")
+    if not isinstance(athlete, dict) or "id" not in athlete:
+        raise StravaPayloadError("GET athlete returned something that is not an athlete.")
+    gear = []
+    for kind, key in (("bike", "bikes"), ("shoe", "shoes")):
+        for summary in athlete.get(key) or []:
+            item = client.get(f"gear/{summary['id']}", endpoint="gear/{id}")
+            gear.append({**pick({**summary, **item}, GEAR_COLUMNS), "kind": kind})
+    zones = athlete_zone_rows(client.get("athlete/zones", endpoint="athlete/zones"))
+    stats = client.get(f"athletes/{athlete['id']}/stats", endpoint="athletes/{id}/stats")
+    return AthleteData(
+        athlete=pick(athlete, ATHLETE_COLUMNS),
+        gear=gear,
+        zones=zones,
+        stats=athlete_stats_rows(stats),
+    )
+
+
+def athlete_request_cost(gear_count: int) -> int:
+    """Requests `fetch_athlete_data` makes: athlete, each gear item, zones, stats."""
+    return 1 + gear_count + 2
+
+
 @dlt.source(name="strava", max_table_nesting=0)
 def strava_source(
     client: StravaClient | None,
     plan: IngestPlan | None,
     budget: RequestBudget | None = None,
     progress: FetchProgress | None = None,
-    include_athlete: bool = True,
+    athlete_data: AthleteData | None = None,
 ) -> Any:
     """Strava data for a planned window (see strava_datastack.strava.plan).
 
@@ -117,8 +152,8 @@ def strava_source(
         plan: the window's listing and per-activity work.
         budget: checked before each activity, so an activity is only started if it can finish.
         progress: filled with the activities fetched and why fetching stopped, if it did.
-        include_athlete: whether to refresh the athlete, gear, zones and stats (a few requests
-            that only the daily refresh and the first load need).
+        athlete_data: the athlete, gear, zones and stats, fetched before the activities (see
+            `fetch_athlete_data`), or None to leave them as they are.
     """
     progress = progress if progress is not None else FetchProgress()
 
@@ -219,73 +254,24 @@ def strava_source(
         "activity_zones", ACTIVITY_ZONE_COLUMNS, lambda bundle: bundle.zones, **replace_by_activity
     )
 
-    def athlete_get(path: str, endpoint: str) -> Any:
-        """A request for athlete-level data, which simply waits for a later run if the budget
-        is spent: unlike activities, it belongs to no partition."""
-        try:
-            return client.get(path, endpoint=endpoint)
-        except (BudgetExhaustedError, StravaRateLimitedError):
-            return None
+    def athlete_part(name: str, columns: dict[str, str], rows, primary_key) -> Any:
+        @dlt.resource(
+            name=name, primary_key=primary_key, write_disposition="merge", columns=hints(columns)
+        )
+        def part() -> Iterator[Any]:
+            if athlete_data is not None:
+                yield rows(athlete_data)
 
-    @dlt.resource(name="athlete_payload", selected=False)
-    def athlete_payload() -> Iterator[dict[str, Any]]:
-        if not include_athlete:
-            return
-        athlete = athlete_get("athlete", "athlete")
-        if athlete is None:
-            return
-        if not isinstance(athlete, dict) or "id" not in athlete:
-            raise StravaPayloadError("GET athlete returned something that is not an athlete.")
-        yield athlete
+        return part
 
-    @dlt.transformer(
-        data_from=athlete_payload,
-        name="athlete",
-        primary_key="id",
-        write_disposition="merge",
-        columns=hints(ATHLETE_COLUMNS),
+    athlete = athlete_part("athlete", ATHLETE_COLUMNS, lambda d: [d.athlete], "id")
+    gear = athlete_part("gear", GEAR_COLUMNS, lambda d: d.gear, "id")
+    athlete_zones = athlete_part(
+        "athlete_zones", ZONE_COLUMNS, lambda d: d.zones, ("zone_type", "zone")
     )
-    def athlete(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        yield pick(payload, ATHLETE_COLUMNS)
-
-    @dlt.transformer(
-        data_from=athlete_payload,
-        name="gear",
-        primary_key="id",
-        write_disposition="merge",
-        columns=hints(GEAR_COLUMNS),
+    athlete_stats = athlete_part(
+        "athlete_stats", STATS_COLUMNS, lambda d: d.stats, ("period", "sport")
     )
-    def gear(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        for kind, key in (("bike", "bikes"), ("shoe", "shoes")):
-            for summary in payload.get(key) or []:
-                item = athlete_get(f"gear/{summary['id']}", "gear/{id}")
-                if item is None:
-                    return
-                yield {**pick({**summary, **item}, GEAR_COLUMNS), "kind": kind}
-
-    @dlt.transformer(
-        data_from=athlete_payload,
-        name="athlete_zones",
-        primary_key=("zone_type", "zone"),
-        write_disposition="merge",
-        columns=hints(ZONE_COLUMNS),
-    )
-    def athlete_zones(payload: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        zones = athlete_get("athlete/zones", "athlete/zones")
-        if zones is not None:
-            yield athlete_zone_rows(zones)
-
-    @dlt.transformer(
-        data_from=athlete_payload,
-        name="athlete_stats",
-        primary_key=("period", "sport"),
-        write_disposition="merge",
-        columns=hints(STATS_COLUMNS),
-    )
-    def athlete_stats(payload: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        stats = athlete_get(f"athletes/{payload['id']}/stats", "athletes/{id}/stats")
-        if stats is not None:
-            yield athlete_stats_rows(stats)
 
     return (
         activities,
@@ -297,7 +283,6 @@ def strava_source(
         activity_best_efforts,
         activity_streams,
         activity_zones,
-        athlete_payload,
         athlete,
         gear,
         athlete_zones,

@@ -22,6 +22,18 @@ select
     speed(avg_speed_kmh) as avg_speed,
     speed(max_speed_kmh) as max_speed,
     pace(pace_min_per_km) as pace,
+    -- what Strava lists: pace for runs and walks, speed for the rest
+    case
+        when pace_min_per_km > 0 then
+            printf(
+                '%d:%02d %s',
+                cast(round(pace(pace_min_per_km) * 86400) as bigint) // 60,
+                cast(round(pace(pace_min_per_km) * 86400) as bigint) % 60,
+                case when is_imperial() then '/mi' else '/km' end
+            )
+        when avg_speed_kmh > 0 then
+            printf('%.1f %s', speed(avg_speed_kmh), case when is_imperial() then 'mph' else 'km/h' end)
+    end as pace_or_speed,
     avg_heartrate,
     max_heartrate,
     avg_cadence,

@@ -1,13 +1,31 @@
--- Run by the DuckDB connector before every source query in this folder (never exported).
--- Everything the site shows in distance, elevation, speed or pace goes through these macros, so
--- units follow the athlete's Strava `measurement_preference` ('meters' or 'feet') in one place.
+-- Run by Evidence's DuckDB connector before every source query in this folder (never exported
+-- itself). Two jobs:
 --
--- The athlete_units view is defined three times, in order: metric by default, then the athlete
--- as staged, then the athlete mart once it exists. The first statement that fails stops the
--- script (the connector ignores the error), so the last definition that works wins; that is
--- why those views come last.
+-- 1. Units. Everything the site shows in distance, elevation, speed or pace goes through the
+--    macros below, so the site follows the athlete's Strava `measurement_preference`
+--    ('meters' or 'feet') in one place.
+-- 2. Optional tables. A source query that names a missing table fails the whole export, so
+--    tables that may not exist yet in a warehouse are read through views that fall back to an
+--    empty (or default) result: `set variable` picks the SQL text, `query()` runs it.
+
+-- The athlete's unit preference: the athlete mart when there is one, else the staged athlete
+-- (a view), else metric.
+create or replace temp view relations as
+    select schema_name || '.' || table_name as name from duckdb_tables()
+    union all
+    select schema_name || '.' || view_name from duckdb_views();
+set variable athlete_units_sql = (
+    select case
+        when bool_or(name = 'marts.dim_athlete')
+            then 'select coalesce(any_value(measurement_preference), ''meters'') as measurement_preference from marts.dim_athlete'
+        when bool_or(name = 'staging.stg_strava__athlete')
+            then 'select coalesce(any_value(measurement_preference), ''meters'') as measurement_preference from staging.stg_strava__athlete'
+        else 'select ''meters'' as measurement_preference'
+    end
+    from relations
+);
 create or replace temp view athlete_units as
-    select 'meters' as measurement_preference;
+    select * from query(getvariable('athlete_units_sql'));
 
 create or replace temp macro is_imperial() as
     (select any_value(measurement_preference) = 'feet' from athlete_units);
@@ -23,6 +41,9 @@ create or replace temp macro speed(kmh) as
 -- min/km -> a duration per km or per mile as a fraction of a day, so pages format it '[m]:ss'
 create or replace temp macro pace(min_per_km) as
     min_per_km * (case when is_imperial() then 1.609344 else 1.0 end) / 1440.0;
+-- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages
+create or replace temp macro dur(s) as
+    s / 86400.0;
 -- sport group -> the label the pages show (one colour per label, see components/sports.js)
 create or replace temp macro sport_label(g) as
     case g
@@ -33,13 +54,34 @@ create or replace temp macro sport_label(g) as
         when 'all' then 'All sports'
         else 'Other'
     end;
--- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages
-create or replace temp macro dur(s) as
-    s / 86400.0;
 
-create or replace temp view athlete_units as
-    select coalesce(any_value(measurement_preference), 'meters') as measurement_preference
-    from staging.stg_strava__athlete;
-create or replace temp view athlete_units as
-    select coalesce(any_value(measurement_preference), 'meters') as measurement_preference
-    from marts.dim_athlete;
+-- dlt's own record of every load into the warehouse (schema `strava`, written by the pipeline).
+set variable dlt_loads_sql = (
+    select case
+        when bool_or(name = 'strava._dlt_loads')
+            -- qualified with the catalog: in strava.duckdb the catalog is also called `strava`
+            then 'select load_id, status, timezone(''UTC'', inserted_at) as inserted_at_utc from "'
+                || current_database() || '".strava._dlt_loads'
+        else 'select cast(null as varchar) as load_id, cast(null as bigint) as status, cast(null as timestamp) as inserted_at_utc where false'
+    end
+    from relations
+);
+create or replace temp view dlt_loads as
+    select * from query(getvariable('dlt_loads_sql'));
+
+-- Sync and budget status (one row): Dagster partitions and the Strava request budget, exported
+-- into the warehouse as marts.rpt_data_status by the pipeline. Until that table exists the view
+-- is empty and the Data status page says so. Columns the page reads:
+--   history_start_date, partitions_total, partitions_loaded, partitions_missing,
+--   last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining,
+--   expected_completion_date
+set variable data_status_sql = (
+    select case
+        when bool_or(name = 'marts.rpt_data_status')
+            then 'select history_start_date, partitions_total, partitions_loaded, partitions_missing, last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining, expected_completion_date from marts.rpt_data_status'
+        else 'select cast(null as date) as history_start_date, cast(null as bigint) as partitions_total, cast(null as bigint) as partitions_loaded, cast(null as bigint) as partitions_missing, cast(null as timestamp) as last_sync_at_utc, cast(null as bigint) as requests_used_today, cast(null as bigint) as daily_request_limit, cast(null as bigint) as backfill_days_remaining, cast(null as date) as expected_completion_date where false'
+    end
+    from relations
+);
+create or replace temp view data_status as
+    select * from query(getvariable('data_status_sql'));

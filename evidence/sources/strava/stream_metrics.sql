@@ -6,6 +6,7 @@ select
     has_heartrate_stream,
     has_power_stream,
     normalized_power_w,
+    avg_cadence,
     variability_index,
     aerobic_decoupling_pct / 100.0 as aerobic_decoupling,
     avg_temperature_c,

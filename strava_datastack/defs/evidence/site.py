@@ -114,8 +114,11 @@ def _run(
     timeout: float,
     log: Log,
     what: str,
-) -> None:
-    """Run a command, stream its output to ``log``, and fail with its tail on error or timeout."""
+) -> str:
+    """Run a command, stream its output to ``log``, and fail with its tail on error or timeout.
+
+    Returns the tail of the output.
+    """
     log(f"$ {' '.join(args)}  (in {cwd})")
     tail: deque[str] = deque(maxlen=60)
     proc = subprocess.Popen(
@@ -145,7 +148,9 @@ def _run(
         for line in proc.stdout:
             line = line.rstrip()
             tail.append(line)
-            log(line)
+            # Vite lists every chunk it writes (hundreds of lines): keep those out of the log.
+            if line and not line.lstrip().startswith((".svelte-kit/output/", "build/_app/")):
+                log(line)
         rc = proc.wait()
     finally:
         timer.cancel()
@@ -157,6 +162,7 @@ def _run(
         raise RuntimeError(f"{what} did not finish within {timeout:.0f} s; last output:\n{output}")
     if rc != 0:
         raise RuntimeError(f"{what} failed (exit code {rc}); last output:\n{output}")
+    return output
 
 
 def ensure_node_modules(evidence_dir: Path = EVIDENCE_DIR, log: Log = print) -> bool:
@@ -189,7 +195,7 @@ def list_pages(site_dir: Path) -> list[str]:
     routes = []
     for html in site_dir.rglob("index.html"):
         rel = html.parent.relative_to(site_dir).as_posix()
-        if rel.startswith(("api", "_app", "data")):
+        if rel.split("/")[0] in ("api", "_app", "data"):
             continue
         routes.append("/" if rel == "." else f"/{rel}/")
     return sorted(routes, key=lambda r: (r != "/", r))
@@ -238,6 +244,21 @@ def _fill_empty_exports(evidence_dir: Path, log: Log = print) -> list[str]:
     if filled:
         log(f"No rows for {', '.join(sorted(filled))}: published them empty.")
     return filled
+
+
+def _missing_exports(evidence_dir: Path) -> list[str]:
+    """Source queries of this project that Evidence's manifest does not list."""
+    manifest_path = evidence_dir / ".evidence" / "template" / "static" / "data" / "manifest.json"
+    listed = set()
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        listed = {Path(url).stem for url in manifest.get("renderedFiles", {}).get(SOURCE_NAME, [])}
+    queries = sorted(
+        f.stem
+        for f in (evidence_dir / "sources" / SOURCE_NAME).glob("*.sql")
+        if f.name != "initialize.sql"
+    )
+    return [name for name in queries if name not in listed]
 
 
 def _latest_activity_routes(warehouse_snapshot: Path, limit: int) -> list[str]:
@@ -315,7 +336,7 @@ def build_site(
     # Evidence copies its output over ./build without emptying it first.
     shutil.rmtree(evidence_dir / "build", ignore_errors=True)
 
-    _run(
+    output = _run(
         [npm, "run", "sources"],
         cwd=evidence_dir,
         env=env,
@@ -323,6 +344,13 @@ def build_site(
         log=log,
         what="Evidence source export (npm run sources)",
     )
+    # `evidence sources` reports a failed query and carries on (exit code 0): check the manifest.
+    missing = _missing_exports(evidence_dir)
+    if missing:
+        raise RuntimeError(
+            f"Evidence could not export {', '.join(missing)} (npm run sources); last output:\n"
+            f"{output}"
+        )
     _fill_empty_exports(evidence_dir, log=log)
     # build:strict fails on a query error instead of publishing a page that shows the error.
     _run(

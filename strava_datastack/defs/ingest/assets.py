@@ -15,7 +15,12 @@ from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partition
 from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
 from strava_datastack.strava.plan import make_plan, read_warehouse_state
 from strava_datastack.strava.settings import build_client
-from strava_datastack.strava.source import FetchProgress, strava_source
+from strava_datastack.strava.source import (
+    FetchProgress,
+    athlete_request_cost,
+    fetch_athlete_data,
+    strava_source,
+)
 from strava_datastack.warehouse import ensure_warehouse
 
 PIPELINE_NAME = "strava_datastack"
@@ -25,6 +30,10 @@ DATASET_NAME = "strava"
 TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
 TAG_RESUME_AFTER = "strava-datastack/resume-after"
 TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
+
+ATHLETE_TABLES = {"athlete", "gear", "athlete_zones", "athlete_stats"}
+# Before the first load the number of bikes and shoes is unknown; plan for this many.
+ATHLETE_GEAR_GUESS = 10
 
 DESCRIPTIONS = {
     "activities": "Activity summaries from GET /athlete/activities for the partition window.",
@@ -127,8 +136,14 @@ def strava_ingest(
         f"{len(plan.work)} need data, {plan.activity_cost} requests. Budget: {budget.summary()}."
     )
     progress = FetchProgress()
-    include_athlete = daily_refresh or not state.detail_fingerprints and not plan.listing_reused
-    source = strava_source(client, plan, budget, progress, include_athlete=include_athlete)
+    athlete_data = None
+    wanted = {key.path[-1] for key in context.selected_asset_keys} & ATHLETE_TABLES
+    # The athlete's data belongs to no day: the daily refresh renews it, other runs only fill
+    # it in when missing, and only if the whole of it fits in today's budget.
+    if wanted and (daily_refresh or not state.athlete_complete):
+        if budget.can_afford(athlete_request_cost(state.gear_count or ATHLETE_GEAR_GUESS)):
+            athlete_data = fetch_athlete_data(client)
+    source = strava_source(client, plan, budget, progress, athlete_data=athlete_data)
     if context.is_subset:
         selected = {key.path[-1] for key in context.selected_asset_keys}
         source = source.with_resources(*[name for name in source.resources if name in selected])

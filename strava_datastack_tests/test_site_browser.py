@@ -1,0 +1,342 @@
+"""The built site in a real browser: every page renders, shows the warehouse's numbers, and the
+browser itself queries the Parquet export when an input changes.
+
+Headless Debian Chromium (``apt-get install -y chromium``) driven by Playwright, which is told to
+use that browser and never downloads one. Requests that leave 127.0.0.1 (map tiles) are aborted,
+so the test is hermetic. Screenshots of every page land in ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from strava_datastack import paths
+from strava_datastack.defs.evidence.site import serve_site
+from strava_datastack_tests.test_evidence_site import fixture_site
+
+playwright_sync = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (uv sync --group dev)"
+)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = paths.REPO_ROOT / "test-artifacts" / "screenshots"
+TIMEOUT_MS = 45_000
+# Evidence marks a failed chart, table or value with a red box.
+ERROR_BOX = ".bg-red-50.border-red-200"
+
+
+def hms(seconds: float) -> str:
+    """Seconds as Evidence's '[h]:mm:ss' format shows them."""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    build, warehouse = fixture_site()
+    server, url = serve_site(build.site_dir)
+    yield build, warehouse, url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def wh(site):
+    """Run SQL on the fixture warehouse (read-only)."""
+    _, warehouse, _ = site
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield lambda sql, *params: con.execute(sql, list(params)).fetchall()
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(site):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    playwright_sync.expect.set_options(timeout=TIMEOUT_MS)
+    user_data_dir = tempfile.mkdtemp(prefix="chromium-profile-")
+    with playwright_sync.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            user_data_dir,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_FLAGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+            service_workers="block",
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        # Only the site itself: map tiles and anything else from outside are refused.
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+        yield context
+        context.close()
+    shutil.rmtree(user_data_dir, ignore_errors=True)
+
+
+class Page:
+    """One open page with the errors the browser reported while it was open."""
+
+    def __init__(self, context, url: str):
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.parquet_requests: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console: {m.text}")
+                if m.type == "error" and "Failed to load resource" not in m.text
+                else None
+            ),
+        )
+        self.page.on(
+            "request",
+            lambda r: self.parquet_requests.append(r.url) if r.url.endswith(".parquet") else None,
+        )
+        self.page.goto(url, wait_until="networkidle")
+
+    def text(self) -> str:
+        return self.page.locator("main, body").first.inner_text()
+
+    def wait_for_text(self, pattern: str) -> None:
+        """Wait until the page's text matches ``pattern`` (a regex)."""
+        playwright_sync.expect(self.page.locator("body")).to_contain_text(
+            re.compile(pattern), timeout=TIMEOUT_MS
+        )
+
+    def big_value(self, title: str, expected: str) -> None:
+        """Wait until the BigValue titled ``title`` shows ``expected``."""
+        title_el = (
+            self.page.locator("#evidence-main-article p.text-sm")
+            .filter(has_text=re.compile(rf"^{re.escape(title)}$"))
+            .first
+        )
+        value = title_el.locator("xpath=following-sibling::div[1]")
+        playwright_sync.expect(value).to_have_text(
+            re.compile(rf"^\s*{re.escape(expected)}\s*$"), timeout=TIMEOUT_MS
+        )
+
+    def check_and_shoot(self, name: str) -> None:
+        """No Evidence error box, no uncaught error; then a full-page screenshot."""
+        self.page.wait_for_load_state("networkidle")
+        self.page.evaluate("window.scrollTo(0, 0)")  # fixed header and sidebar stay on top
+        self.page.wait_for_timeout(800)  # let ECharts finish drawing
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        boxes = self.page.locator(ERROR_BOX)
+        assert boxes.count() == 0, f"{name}: Evidence error: {boxes.first.inner_text()}"
+        assert "Error" not in self.page.locator("h1").first.inner_text()
+        assert not self.errors, f"{name}: {self.errors}"
+
+    def choose(self, dropdown_title: str, option: str) -> None:
+        """Pick ``option`` in the Evidence Dropdown labelled ``dropdown_title``."""
+        self.page.get_by_role("combobox", name=dropdown_title, exact=True).click()
+        self.page.get_by_role("option", name=option, exact=True).click()
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def open_page(site, browser_context):
+    _, _, url = site
+    opened: list[Page] = []
+
+    def _open(route: str) -> Page:
+        page = Page(browser_context, url + route.lstrip("/"))
+        opened.append(page)
+        return page
+
+    yield _open
+    for page in opened:
+        page.close()
+
+
+def test_home(open_page, wh):
+    (as_of,) = wh("select max(as_of_date) from marts.sport_ytd_comparison")[0]
+    km, count = wh(
+        "select sum(distance_km), count(*) from marts.fct_activities where local_year = ?",
+        as_of.year,
+    )[0]
+    week_km = wh(
+        "select coalesce(sum(distance_km), 0) from marts.fct_activities"
+        " where local_week = date_trunc('week', ?::date)",
+        as_of,
+    )[0][0]
+    page = open_page("/")
+    page.big_value("Distance this year (km)", f"{km:,.0f}")
+    page.big_value("Activities this year", f"{count:,}")
+    page.big_value("Distance (km)", f"{week_km:,.1f}")  # the first one: this week
+    (latest,) = wh("select name from marts.fct_activities order by start_at_utc desc limit 1")[0]
+    page.wait_for_text(re.escape(latest))
+    assert page.page.locator("canvas, svg").count() > 3  # charts and the calendar drew
+    page.check_and_shoot("01-home")
+
+
+def test_activities_table_and_sport_filter(open_page, wh):
+    total = wh("select count(*) from marts.fct_activities")[0][0]
+    runs, run_km = wh(
+        "select count(*), sum(distance_km) from marts.fct_activities where sport_group = 'run'"
+    )[0]
+    page = open_page("/activities/")
+    page.big_value("Activities", f"{total:,}")
+    page.wait_for_text(rf"of {total:,} records")
+    page.check_and_shoot("02-activities")
+
+    # Filtering re-runs the query in the browser, on the Parquet files.
+    page.choose("Sport", "Run")
+    page.wait_for_text(rf"of {runs:,} records")
+    page.big_value("Activities", f"{runs:,}")
+    page.big_value("Distance (km)", f"{run_km:,.0f}")
+    page.check_and_shoot("03-activities-runs")
+
+
+def test_activity_page_splits_dropdown_queries_parquet(open_page, wh):
+    # The newest run with splits: prerendered, with a map, streams, laps, splits and efforts.
+    activity_id, name, km = wh(
+        "select a.activity_id, a.name, a.distance_km from marts.fct_activities as a"
+        " where a.sport_group = 'run' and exists (select 1 from marts.fct_activity_splits as s"
+        "   where s.activity_id = a.activity_id)"
+        " and exists (select 1 from marts.fct_activity_stream_samples as t"
+        "   where t.activity_id = a.activity_id)"
+        " order by a.start_at_utc desc limit 1"
+    )[0]
+    km_splits, mile_splits = wh(
+        "select count(*) filter (where units = 'metric'), count(*) filter (where units ="
+        " 'standard') from marts.fct_activity_splits where activity_id = ?",
+        activity_id,
+    )[0]
+    efforts = wh("select count(*) from marts.fct_best_efforts where activity_id = ?", activity_id)
+    page = open_page(f"/activities/{activity_id}/")
+    page.wait_for_text(re.escape(name))
+    page.big_value("Distance (km)", f"{km:,.2f}")
+    track = page.page.locator("[data-testid=track-map]")
+    playwright_sync.expect(track).to_have_attribute("data-tracks", "1")
+    assert int(track.get_attribute("data-points")) > 100
+    assert page.page.locator(".leaflet-container path").count() >= 1  # the route is drawn
+    summary = page.page.locator("[data-testid=split-summary]")
+    playwright_sync.expect(summary).to_contain_text(f"{km_splits} splits")
+    if efforts[0][0]:
+        page.wait_for_text("Best efforts")
+    page.check_and_shoot("04-activity-run")
+
+    # Per mile instead of per km: the browser runs the splits query on splits.parquet itself.
+    before = len(page.parquet_requests)
+    page.choose("Splits", "Per mile")
+    playwright_sync.expect(summary).to_contain_text(f"{mile_splits} splits")
+    assert len(page.parquet_requests) > before or page.parquet_requests, (
+        "the browser answered without reading any Parquet"
+    )
+    table = page.page.locator("table").filter(has_text="Grade-adjusted pace")
+    rows = table.get_by_role("row").filter(has=page.page.get_by_role("cell"))
+    playwright_sync.expect(rows).to_have_count(mile_splits)
+    fastest = wh(
+        "select min(moving_time_s / (distance_m / 1609.344)) from marts.fct_activity_splits"
+        " where activity_id = ? and units = 'standard' and distance_m > 0",
+        activity_id,
+    )[0][0]
+    playwright_sync.expect(summary).to_contain_text(
+        f"fastest {round(fastest) // 60}:{round(fastest) % 60:02d}"
+    )
+    page.choose("Along", "Time")  # stream charts re-query along time instead of distance
+    page.check_and_shoot("05-activity-run-per-mile")
+
+
+def test_activity_page_not_prerendered_renders_in_the_browser(open_page, wh, site):
+    build, _, _ = site
+    activity_id, name, km = wh(
+        "select activity_id, name, distance_km from marts.fct_activities"
+        " order by start_at_utc limit 1"
+    )[0]
+    assert f"/activities/{activity_id}/" not in build.pages  # served from 200.html
+    page = open_page(f"/activities/{activity_id}/")
+    page.wait_for_text(re.escape(name))
+    page.big_value("Distance (km)", f"{km:,.2f}")
+    assert page.parquet_requests, "an activity rendered in the browser reads Parquet"
+    page.check_and_shoot("06-activity-oldest")
+
+
+def test_trends_with_sport_filter(open_page, wh):
+    year = wh("select max(local_year) from marts.fct_activities")[0][0]
+    all_km = wh("select sum(distance_km) from marts.fct_activities where local_year = ?", year)
+    ride_km = wh(
+        "select sum(distance_km) from marts.fct_activities"
+        " where local_year = ? and sport_group = 'ride'",
+        year,
+    )
+    page = open_page("/trends/")
+    row = page.page.get_by_role("row", name=re.compile(rf"^{year} "))
+    playwright_sync.expect(row.first).to_contain_text(f"{all_km[0][0]:,.0f}")
+    page.check_and_shoot("07-trends")
+    page.choose("Sport", "Ride")
+    playwright_sync.expect(row.first).to_contain_text(f"{ride_km[0][0]:,.0f}")
+    page.check_and_shoot("08-trends-rides")
+
+
+def test_fitness(open_page, wh):
+    ctl, atl = wh("select ctl, atl from marts.fct_fitness_daily order by date_day desc limit 1")[0]
+    page = open_page("/fitness/")
+    page.big_value("Fitness (CTL)", f"{ctl:,.1f}")
+    page.big_value("Fatigue (ATL)", f"{atl:,.1f}")
+    page.check_and_shoot("09-fitness")
+
+
+def test_records(open_page, wh):
+    five_k = wh("select min(elapsed_time_s) from marts.fct_best_efforts where effort_name = '5K'")
+    eddington = wh(
+        "select eddington_number from marts.rpt_eddington"
+        " where sport_group = 'ride' and unit = 'km'"
+    )
+    streak = wh("select longest_length from marts.rpt_streak_summary where streak_type = 'day'")
+    page = open_page("/records/")
+    row = page.page.get_by_role("row", name=re.compile(r"^5K "))
+    playwright_sync.expect(row.first).to_contain_text(hms(five_k[0][0]))
+    page.big_value("Ride Eddington (km)", str(eddington[0][0]))
+    page.big_value("Longest streak (days)", str(streak[0][0]))
+    page.check_and_shoot("10-records")
+
+
+def test_gear(open_page, wh):
+    page = open_page("/gear/")
+    for name, km, retired in wh("select gear_name, distance_km, is_retired from marts.dim_gear"):
+        label = f"{name} (retired)" if retired else name
+        row = page.page.get_by_role("row", name=re.compile(rf"^{re.escape(label)} "))
+        playwright_sync.expect(row.first).to_contain_text(f"{km:,.0f}")
+    page.check_and_shoot("11-gear")
+
+
+def test_heatmap(open_page, wh):
+    tracks = wh("select count(distinct activity_id) from marts.fct_heatmap_points")[0][0]
+    page = open_page("/heatmap/")
+    page.big_value("Tracks", f"{tracks:,}")
+    playwright_sync.expect(page.page.locator("[data-testid=track-map]")).to_have_attribute(
+        "data-tracks", str(tracks)
+    )
+    page.check_and_shoot("12-heatmap")
+
+
+def test_data_status(open_page, wh):
+    total = wh("select count(*) from marts.fct_activities")[0][0]
+    (last_sync,) = wh("select max(inserted_at) from strava.strava._dlt_loads")[0]
+    page = open_page("/data-status/")
+    page.big_value("Activities", f"{total:,}")
+    page.big_value("Last sync (UTC)", last_sync.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+    page.check_and_shoot("13-data-status")
