@@ -18,12 +18,13 @@ from strava_datastack.defs.dbt.assets import strava_dbt
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.evidence.assets import evidence_site
 from strava_datastack.defs.ingest.assets import strava_ingest
+from strava_datastack.defs.ingest.reconcile import reconcile, weekly_reconcile
 
 defs = dg.Definitions(
     assets=[strava_ingest, strava_dbt, evidence_site],
     asset_checks=[activities_row_counts, totals_match_strava],
-    jobs=[ingest_and_transform],
-    schedules=[daily_refresh],
+    jobs=[ingest_and_transform, reconcile],
+    schedules=[daily_refresh, weekly_reconcile],
     sensors=[resume_budget_stopped_runs, explain_run_failure],
     # A handful of steps: running them in the run's own process saves re-importing the code
     # location (seconds each) for every step, which multiprocess execution would cost.

@@ -71,6 +71,7 @@ class IngestPlan:
     list_requests: int = 0
     listing_reused: bool = False
     listed_at: datetime | None = None
+    deleted: int = 0  # stored activities the new listing no longer has
 
     @property
     def days(self) -> list[date]:
@@ -117,7 +118,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def read_warehouse_state(
-    warehouse: Path, window_start: datetime, window_end: datetime, now: datetime
+    warehouse: Path,
+    window_start: datetime,
+    window_end: datetime,
+    now: datetime,
+    reuse_listings: bool = True,
 ) -> WarehouseState:
     """Reads what the warehouse holds for the window. Call it while holding the writer slot."""
     state = WarehouseState()
@@ -163,7 +168,22 @@ def read_warehouse_state(
                     [start, end],
                 ).fetchall()
             }
-        if "activity_listings" in tables:
+        columns = [
+            c[0]
+            for c in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'strava' and table_name = 'activities' "
+                "and column_name not like '\\_dlt%' escape '\\'"
+            ).fetchall()
+        ]
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        cursor = con.execute(
+            f"select {column_list} from strava.activities "
+            "where start_date >= ? and start_date < ? and not coalesce(is_deleted, false)",
+            [start, end],
+        )
+        state.stored_summaries = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+        if "activity_listings" in tables and reuse_listings:
             naive_now = now.astimezone(UTC).replace(tzinfo=None)
             row = con.execute(
                 "select max(listed_at) from strava.activity_listings "
@@ -173,21 +193,6 @@ def read_warehouse_state(
             ).fetchone()
             if row and row[0] is not None:
                 state.listing_covers = row[0].replace(tzinfo=UTC)
-                columns = [
-                    c[0]
-                    for c in con.execute(
-                        "select column_name from information_schema.columns "
-                        "where table_schema = 'strava' and table_name = 'activities'"
-                    ).fetchall()
-                ]
-                cursor = con.execute(
-                    "select * from strava.activities where start_date >= ? and start_date < ? "
-                    "and not coalesce(is_deleted, false)",
-                    [start, end],
-                )
-                state.stored_summaries = [
-                    dict(zip(columns, r, strict=True)) for r in cursor.fetchall()
-                ]
     finally:
         con.close()
     return state
@@ -247,7 +252,16 @@ def make_plan(
                 rows.append(activity_row(summary))
         plan.list_requests += 1  # the empty page that ended the listing
         plan.listed_at = now
-        plan.summaries = rows
+        # A listing is authoritative for its window: what it no longer has was deleted on
+        # Strava. Kept and flagged (the marts exclude it), never silently lost.
+        listed = {row["id"] for row in rows}
+        gone = [
+            {**stored, "is_deleted": True}
+            for stored in state.stored_summaries
+            if stored["id"] not in listed
+        ]
+        plan.deleted = len(gone)
+        plan.summaries = rows + gone
     plan.activity_count = len(rows)
     plan.work = _work_for(rows, state, options)
     return plan

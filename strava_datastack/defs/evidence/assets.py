@@ -7,6 +7,7 @@ import dagster as dg
 from strava_datastack import paths
 from strava_datastack.defs.dbt.assets import strava_dbt
 from strava_datastack.defs.evidence.site import build_site
+from strava_datastack.defs.status import data_status, write_data_status
 
 MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
 
@@ -38,6 +39,8 @@ def evidence_site(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     build_input = paths.data_dir() / "evidence_input" / "warehouse.duckdb"
     build_input.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(snapshot, build_input)
+    status = data_status(context.instance, build_input)
+    write_data_status(build_input, status)
     build = build_site(build_input, paths.site_dir(), log=context.log.info)
     return dg.MaterializeResult(
         metadata={
@@ -47,5 +50,6 @@ def evidence_site(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "build_seconds": round(build.seconds, 1),
             "npm_ci_ran": build.npm_ci_ran,
             "how_to_serve": "uv run strava-datastack serve",
+            "partitions_missing": status.partitions_missing,
         }
     )

@@ -11,29 +11,14 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack import paths
 from strava_datastack.defs.ingest.config import IngestConfig
+from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
-from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
-from strava_datastack.strava.plan import make_plan, read_warehouse_state
-from strava_datastack.strava.settings import build_client
-from strava_datastack.strava.source import (
-    FetchProgress,
-    athlete_request_cost,
-    fetch_athlete_data,
-    strava_source,
-)
-from strava_datastack.warehouse import ensure_warehouse
-
-PIPELINE_NAME = "strava_datastack"
-DATASET_NAME = "strava"
+from strava_datastack.strava.source import strava_source
 
 # Run tags the resume sensor reads (see defs/automation.py).
 TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
 TAG_RESUME_AFTER = "strava-datastack/resume-after"
 TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
-
-ATHLETE_TABLES = {"athlete", "gear", "athlete_zones", "athlete_stats"}
-# Before the first load the number of bikes and shoes is unknown; plan for this many.
-ATHLETE_GEAR_GUESS = 10
 
 DESCRIPTIONS = {
     "activities": "Activity summaries from GET /athlete/activities for the partition window.",
@@ -80,16 +65,6 @@ class StravaTranslator(DagsterDltTranslator):
         )
 
 
-def strava_pipeline() -> dlt.Pipeline:
-    """The dlt pipeline: name `strava_datastack`, dataset `strava`, the project's DuckDB file."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(paths.warehouse_path())),
-        dataset_name=DATASET_NAME,
-        pipelines_dir=str(paths.dlt_pipelines_dir()),
-    )
-
-
 @dlt_assets(
     # Built once at import only to describe the assets; each run builds its own.
     dlt_source=strava_source(None, None),
@@ -112,47 +87,17 @@ def strava_ingest(
     loaded and only the completed days are reported; the resume sensor continues after the reset.
     """
     window = context.partition_time_window
-    clock = budget_clock()
-    daily_refresh = context.run.tags.get(TAG_DAILY_REFRESH) == "true"
-    budget = RequestBudget(
-        Ledger(paths.budget_ledger_path()),
-        clock,
-        reserve_share=config.daily_refresh_reserve,
-        use_reserve=daily_refresh,
-        max_wait_s=config.max_window_wait_s,
-        log_fn=context.log.info,
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    load = load_window(
+        window.start,
+        window.end,
+        config,
+        daily_refresh=context.run.tags.get(TAG_DAILY_REFRESH) == "true",
+        tables=selected if context.is_subset else None,
+        log=context.log.info,
     )
-    client = build_client(
-        before_request=budget.before_request, after_response=budget.after_response
-    )
-    warehouse = ensure_warehouse(paths.warehouse_path())
-    now = clock.now()
-    state = read_warehouse_state(warehouse, window.start, window.end, now)
-    plan = make_plan(client, window.start, window.end, state, config.fetch_options(), now)
-    listing = "listing reused" if plan.listing_reused else f"{plan.list_requests} list requests"
-    context.log.info(
-        f"Window [{window.start:%Y-%m-%d}, {window.end:%Y-%m-%d}): {plan.activity_count} "
-        f"activities ({listing}); "
-        f"{len(plan.work)} need data, {plan.activity_cost} requests. Budget: {budget.summary()}."
-    )
-    progress = FetchProgress()
-    athlete_data = None
-    wanted = {key.path[-1] for key in context.selected_asset_keys} & ATHLETE_TABLES
-    # The athlete's data belongs to no day: the daily refresh renews it, other runs only fill
-    # it in when missing, and only if the whole of it fits in today's budget.
-    if wanted and (daily_refresh or not state.athlete_complete):
-        if budget.can_afford(athlete_request_cost(state.gear_count or ATHLETE_GEAR_GUESS)):
-            athlete_data = fetch_athlete_data(client)
-    source = strava_source(client, plan, budget, progress, athlete_data=athlete_data)
-    if context.is_subset:
-        selected = {key.path[-1] for key in context.selected_asset_keys}
-        source = source.with_resources(*[name for name in source.resources if name in selected])
-    pipeline = strava_pipeline()
-    pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
-    load_info = pipeline.run(source)
-    load_info.raise_on_failed_jobs()
-    row_counts = pipeline.last_trace.last_normalize_info.row_counts
-
+    plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
+    row_counts, warehouse = load.row_counts, paths.warehouse_path()
     complete_days = plan.complete_days(progress.done_ids)
     metadata = {
         "window_start": window.start.isoformat(),
@@ -164,11 +109,6 @@ def strava_ingest(
         "days_complete": len(complete_days),
         "days_in_window": len(plan.days),
     }
-    context.log.info(
-        f"Strava requests this run: {client.request_log.requests} ("
-        + ", ".join(f"{k}: {v}" for k, v in sorted(client.request_log.by_endpoint.items()))
-        + f"). {budget.summary()}."
-    )
     for key in sorted(context.selected_asset_keys):
         table = key.path[-1]
         table_metadata = {**metadata, "rows_loaded": row_counts.get(table, 0)}

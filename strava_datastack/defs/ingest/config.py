@@ -18,6 +18,9 @@ class IngestConfig(dg.Config):
     the dbt models compute time in zones from the streams and the athlete's zones."""
     daily_refresh_reserve: float = DEFAULT_RESERVE_SHARE
     """Share of the daily read budget that runs other than the daily refresh leave unspent."""
+    reuse_listings: bool = True
+    """Trust a recent listing of an old enough window instead of listing it again (set False to
+    re-read Strava's list: that is what finds deletions and edits in old windows)."""
     max_window_wait_s: float = DEFAULT_MAX_WAIT_S
     """Longest wait for the next 15-minute window before the run stops instead."""
 

@@ -1,0 +1,130 @@
+"""Loading one window from Strava into the warehouse: the ingest assets' body, without Dagster.
+
+Plan first (list the window, compare with the warehouse), then the athlete's data if due, then
+per-activity data oldest day first while the day's budget lasts, then one dlt load of all of it.
+The reconcile job and the benchmarks use the same function, so there is one way to load.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import dlt
+
+from strava_datastack import paths
+from strava_datastack.defs.ingest.config import IngestConfig
+from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
+from strava_datastack.strava.client import StravaClient
+from strava_datastack.strava.plan import IngestPlan, make_plan, read_warehouse_state
+from strava_datastack.strava.settings import build_client
+from strava_datastack.strava.source import (
+    FetchProgress,
+    athlete_request_cost,
+    fetch_athlete_data,
+    strava_source,
+)
+from strava_datastack.warehouse import ensure_warehouse
+
+PIPELINE_NAME = "strava_datastack"
+DATASET_NAME = "strava"
+ATHLETE_TABLES = {"athlete", "gear", "athlete_zones", "athlete_stats"}
+# Before the first load the number of bikes and shoes is unknown; plan for this many.
+ATHLETE_GEAR_GUESS = 10
+
+
+def strava_pipeline() -> dlt.Pipeline:
+    """The dlt pipeline: name `strava_datastack`, dataset `strava`, the project's DuckDB file."""
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(paths.warehouse_path())),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=str(paths.dlt_pipelines_dir()),
+    )
+
+
+@dataclass
+class WindowLoad:
+    """What loading a window did: the plan, what was fetched, the requests, the rows."""
+
+    plan: IngestPlan
+    progress: FetchProgress
+    client: StravaClient
+    budget: RequestBudget
+    row_counts: dict[str, int]
+
+
+def load_window(
+    window_start: datetime,
+    window_end: datetime,
+    config: IngestConfig,
+    *,
+    daily_refresh: bool = False,
+    tables: set[str] | None = None,
+    known_only: bool = False,
+    log: Callable[[str], object] = print,
+) -> WindowLoad:
+    """Loads activities started in [window_start, window_end) as far as today's budget allows.
+
+    Args:
+        config: what to fetch and how to spend the budget.
+        daily_refresh: the scheduled refresh may spend the reserve and renews the athlete.
+        tables: load only these tables (a Dagster subset); None loads all.
+        known_only: fetch per-activity data only for activities already in the warehouse
+            (reconciling edits; loading new history is the backfill's job).
+        log: where progress goes (a run's logger in Dagster).
+    """
+    clock = budget_clock()
+    budget = RequestBudget(
+        Ledger(paths.budget_ledger_path()),
+        clock,
+        reserve_share=config.daily_refresh_reserve,
+        use_reserve=daily_refresh,
+        max_wait_s=config.max_window_wait_s,
+        log_fn=log,
+    )
+    client = build_client(
+        before_request=budget.before_request, after_response=budget.after_response
+    )
+    warehouse = ensure_warehouse(paths.warehouse_path())
+    now = clock.now()
+    state = read_warehouse_state(
+        warehouse, window_start, window_end, now, reuse_listings=config.reuse_listings
+    )
+    plan = make_plan(client, window_start, window_end, state, config.fetch_options(), now)
+    if known_only:
+        known = {row["id"] for row in state.stored_summaries}
+        plan.work = [item for item in plan.work if item.activity_id in known]
+    listing = "listing reused" if plan.listing_reused else f"{plan.list_requests} list requests"
+    deleted = f", {plan.deleted} no longer on Strava (flagged deleted)" if plan.deleted else ""
+    log(
+        f"Window [{window_start:%Y-%m-%d}, {window_end:%Y-%m-%d}): {plan.activity_count} "
+        f"activities ({listing}){deleted}; {len(plan.work)} need data, "
+        f"{plan.activity_cost} requests. Budget: {budget.summary()}."
+    )
+    athlete_data = None
+    wanted_athlete = ATHLETE_TABLES if tables is None else ATHLETE_TABLES & tables
+    # The athlete's data belongs to no day: the daily refresh renews it, other runs only fill
+    # it in when missing, and only if the whole of it fits in today's budget.
+    if wanted_athlete and (daily_refresh or not state.athlete_complete):
+        if budget.can_afford(athlete_request_cost(state.gear_count or ATHLETE_GEAR_GUESS)):
+            athlete_data = fetch_athlete_data(client)
+    progress = FetchProgress()
+    source = strava_source(client, plan, budget, progress, athlete_data=athlete_data)
+    if tables is not None:
+        source = source.with_resources(*[name for name in source.resources if name in tables])
+    pipeline = strava_pipeline()
+    pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
+    load_info = pipeline.run(source)
+    load_info.raise_on_failed_jobs()
+    log(
+        f"Strava requests: {client.request_log.requests} ("
+        + ", ".join(f"{k}: {v}" for k, v in sorted(client.request_log.by_endpoint.items()))
+        + f"). {budget.summary()}."
+    )
+    return WindowLoad(
+        plan=plan,
+        progress=progress,
+        client=client,
+        budget=budget,
+        row_counts=dict(pipeline.last_trace.last_normalize_info.row_counts),
+    )

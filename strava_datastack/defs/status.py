@@ -1,0 +1,108 @@
+"""The pipeline's own status (partitions, budget, backfill progress), exported for the site.
+
+The warehouse knows what was loaded; only Dagster knows which days are still missing and only
+the budget ledger knows today's requests. The Evidence asset writes this one-row table into
+its private copy of the warehouse, so the Data status page can show it.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from strava_datastack import paths
+from strava_datastack.defs.ingest.assets import TAG_BUDGET_STOPPED
+from strava_datastack.defs.partitions import daily_partitions, history_start
+from strava_datastack.strava.budget import DEFAULT_RESERVE_SHARE, Ledger, budget_clock
+from strava_datastack.strava.plan import FetchOptions, estimate_range
+
+ACTIVITIES = dg.AssetKey(["strava", "activities"])
+
+
+@dataclass
+class DataStatus:
+    history_start_date: date
+    partitions_total: int
+    partitions_loaded: int
+    partitions_missing: int
+    last_sync_at_utc: datetime | None
+    requests_used_today: int
+    daily_request_limit: int
+    backfill_days_remaining: int
+    expected_completion_date: date | None
+
+
+def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
+    now = datetime.now(UTC)
+    all_keys = set(daily_partitions.get_partition_keys(current_time=now))
+    loaded = set(instance.get_materialized_partitions(ACTIVITIES)) & all_keys
+    latest = instance.get_latest_materialization_event(ACTIVITIES)
+    budget_now = budget_clock().now()
+    ledger = Ledger(paths.budget_ledger_path()).load().rolled_to(budget_now)
+
+    # Days still to load for runs the budget stopped and nobody has finished yet.
+    remaining_days = 0
+    pending = instance.get_run_records(
+        dg.RunsFilter(tags={TAG_BUDGET_STOPPED: "true"}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=20,
+    )
+    allowance = ledger.read_limit_daily - round(ledger.read_limit_daily * DEFAULT_RESERVE_SHARE)
+    for record in pending:
+        tags = record.dagster_run.tags
+        start = tags.get("dagster/asset_partition_range_start")
+        end = tags.get("dagster/asset_partition_range_end")
+        if not start or not end:
+            continue
+        missing = {
+            key
+            for key in daily_partitions.get_partition_keys_in_range(
+                dg.PartitionKeyRange(start, end)
+            )
+        } - loaded
+        if not missing:
+            continue
+        first = datetime.fromisoformat(min(missing)).replace(tzinfo=UTC)
+        last = datetime.fromisoformat(max(missing)).replace(tzinfo=UTC) + timedelta(days=1)
+        estimate = estimate_range(warehouse, first, last, FetchOptions(), allowance)
+        remaining_days = max(remaining_days, estimate.days_needed)
+    completion = None
+    if remaining_days:
+        completion = (budget_now + timedelta(days=remaining_days)).date()
+    elif loaded == all_keys:
+        completion = budget_now.date()
+    return DataStatus(
+        history_start_date=date.fromisoformat(history_start()),
+        partitions_total=len(all_keys),
+        partitions_loaded=len(loaded),
+        partitions_missing=len(all_keys - loaded),
+        last_sync_at_utc=(
+            datetime.fromtimestamp(latest.timestamp, UTC).replace(tzinfo=None) if latest else None
+        ),
+        requests_used_today=ledger.read_usage_daily,
+        daily_request_limit=ledger.read_limit_daily,
+        backfill_days_remaining=remaining_days,
+        expected_completion_date=completion,
+    )
+
+
+def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
+    """Writes `marts.rpt_data_status` (one row) into a private copy of the warehouse."""
+    row = asdict(status)
+    con = duckdb.connect(str(warehouse_copy))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.rpt_data_status ("
+            "history_start_date date, partitions_total integer, partitions_loaded integer, "
+            "partitions_missing integer, last_sync_at_utc timestamp, "
+            "requests_used_today integer, daily_request_limit integer, "
+            "backfill_days_remaining integer, expected_completion_date date)"
+        )
+        con.execute(
+            f"insert into marts.rpt_data_status values ({', '.join('?' for _ in row)})",
+            list(row.values()),
+        )
+    finally:
+        con.close()
