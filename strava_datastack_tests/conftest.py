@@ -66,3 +66,16 @@ def dagster_home(tmp_path, monkeypatch):
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+def core_selection():
+    """Ingest plus the dbt models behind fct_activities: what most tests need, at a fraction
+    of a full dbt build's time (the full build is covered by the CLI, demo and dbt tests)."""
+    import dagster as dg
+
+    return (
+        dg.AssetSelection.groups("ingest")
+        | dg.AssetSelection.assets(["marts", "fct_activities"])
+        .upstream()
+        .required_multi_asset_neighbors()
+    )

@@ -23,10 +23,9 @@ from strava_datastack.strava.budget import (
     RequestBudget,
 )
 from strava_datastack.strava.settings import build_client
-from strava_datastack_tests.conftest import emulator_env
+from strava_datastack_tests.conftest import core_selection, emulator_env
 
 RANGE = ("2025-04-15", "2025-05-15")
-INGEST_AND_TRANSFORM = dg.AssetSelection.groups("ingest", "transform")
 COMPARED_TABLES = [
     "strava.activities",
     "strava.activity_details",
@@ -44,7 +43,7 @@ def run_range(
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         defs.assets,
-        selection=INGEST_AND_TRANSFORM,
+        selection=core_selection(),
         instance=instance,
         resources=defs.resources,
         tags={
@@ -138,9 +137,8 @@ def test_backfill_stops_clean_each_day_and_the_sensor_resumes_it_until_done(
     assert continuations >= 2
 
     all_days = days(*RANGE)
-    for key in defs.resolve_asset_graph().get_all_asset_keys():
-        if key.path[0] in ("strava", "staging", "marts", "intermediate"):
-            assert set(instance.get_materialized_partitions(key)) == all_days, key
+    for key in core_selection().resolve(defs.resolve_asset_graph()):
+        assert set(instance.get_materialized_partitions(key)) == all_days, key
     usage = emulator.usage()
     assert usage["rate_limited"] == 0
     assert usage["total_requests"] == minimum, "no request may be wasted"

@@ -7,6 +7,7 @@ import duckdb
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
+from strava_datastack_tests.conftest import core_selection
 
 RECENT = ("2025-06-20", "2025-06-30")  # the emulator's clock stands at 2025-07-01 12:00
 
@@ -14,7 +15,7 @@ RECENT = ("2025-06-20", "2025-06-30")  # the emulator's clock stands at 2025-07-
 def run_range(instance, start: str, end: str, **tags) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         defs.assets,
-        selection=dg.AssetSelection.groups("ingest", "transform"),
+        selection=core_selection(),
         instance=instance,
         resources=defs.resources,
         tags={

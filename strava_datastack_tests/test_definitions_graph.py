@@ -1,0 +1,202 @@
+"""A snapshot of the asset graph, so that an accidental change of it is caught.
+
+An intended change (a new dbt model, a new Strava table) updates the expectations here in the same
+commit: the diff then shows the graph change to the reviewer.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from strava_datastack.definitions import defs
+from strava_datastack.defs.partitions import daily_partitions, history_start
+
+INGEST = {
+    "strava/activities",
+    "strava/activity_best_efforts",
+    "strava/activity_details",
+    "strava/activity_laps",
+    "strava/activity_listings",
+    "strava/activity_splits",
+    "strava/activity_streams",
+    "strava/activity_zones",
+    "strava/athlete",
+    "strava/athlete_stats",
+    "strava/athlete_zones",
+    "strava/gear",
+}
+STAGING = {
+    "staging/stg_strava__activities",
+    "staging/stg_strava__activity_best_efforts",
+    "staging/stg_strava__activity_details",
+    "staging/stg_strava__activity_laps",
+    "staging/stg_strava__activity_splits",
+    "staging/stg_strava__athlete",
+    "staging/stg_strava__athlete_stats",
+    "staging/stg_strava__athlete_zones",
+    "staging/stg_strava__gear",
+}
+INTERMEDIATE = {
+    "intermediate/int_activity_training_load",
+    "intermediate/int_daily_distance_by_sport",
+    "intermediate/int_daily_training_load",
+}
+MARTS = {
+    "marts/dim_calendar",
+    "marts/dim_gear",
+    "marts/fct_activities",
+    "marts/fct_activity_laps",
+    "marts/fct_activity_mean_max",
+    "marts/fct_activity_splits",
+    "marts/fct_activity_stream_metrics",
+    "marts/fct_activity_stream_samples",
+    "marts/fct_activity_zones",
+    "marts/fct_best_efforts",
+    "marts/fct_fitness_daily",
+    "marts/fct_heatmap_points",
+    "marts/fct_streaks",
+    "marts/rpt_athlete_stats_comparison",
+    "marts/rpt_best_effort_prs",
+    "marts/rpt_eddington",
+    "marts/rpt_heatmap_cells",
+    "marts/rpt_pace_curve",
+    "marts/rpt_power_curve",
+    "marts/rpt_streak_summary",
+    "marts/rpt_zones_weekly",
+    "marts/sport_totals_daily",
+    "marts/sport_totals_monthly",
+    "marts/sport_totals_weekly",
+    "marts/sport_totals_yearly",
+    "marts/sport_ytd_comparison",
+    "marts/sport_ytd_cumulative",
+}
+BI = {"evidence/site"}
+TRANSFORM = STAGING | INTERMEDIATE | MARTS
+
+# Strava tables no dbt model reads: bookkeeping of listed windows, and Strava's own zones (off by
+# default; the models compute time in zones from the streams).
+UNMODELLED_TABLES = {"strava/activity_listings", "strava/activity_zones"}
+# Models that read a Strava table directly instead of through its staging model (the 1 Hz
+# streams are too big to copy into a staging table first).
+DIRECT_SOURCE_READS = {"marts/fct_activity_stream_samples": {"strava/activity_streams"}}
+
+
+@pytest.fixture(scope="module")
+def graph() -> dg.AssetGraph:
+    return defs.resolve_asset_graph()
+
+
+def key(user_string: str) -> dg.AssetKey:
+    return dg.AssetKey(user_string.split("/"))
+
+
+def parents(graph: dg.AssetGraph, user_string: str) -> set[str]:
+    return {k.to_user_string() for k in graph.get(key(user_string)).parent_keys}
+
+
+def test_asset_keys(graph):
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    expected = INGEST | TRANSFORM | BI
+    assert keys == expected, f"added: {sorted(keys - expected)}, removed: {sorted(expected - keys)}"
+    assert all(graph.get(key(k)).is_materializable for k in keys), "no external assets"
+
+
+def test_groups_kinds_owners_and_descriptions(graph):
+    for keys, group, kinds in (
+        (INGEST, "ingest", {"dlt", "duckdb"}),
+        (TRANSFORM, "transform", {"dbt", "duckdb"}),
+        (BI, "bi", {"evidence", "npm"}),
+    ):
+        for k in keys:
+            node = graph.get(key(k))
+            assert node.group_name == group, k
+            assert set(node.kinds) == kinds, k
+            assert list(node.owners) == ["team:strava-datastack"], k
+            assert (node.description or "").strip(), f"{k} has no description"
+
+
+def test_dependencies(graph):
+    for k in INGEST:
+        assert parents(graph, k) == set(), f"{k} should be a root"
+    # dbt sources map onto the dlt keys: each staging model reads its namesake Strava table.
+    for k in STAGING:
+        table = k.removeprefix("staging/stg_strava__")
+        assert parents(graph, k) == {f"strava/{table}"}, k
+    for k in INTERMEDIATE | MARTS:
+        upstream = parents(graph, k)
+        assert upstream, f"{k} reads nothing"
+        allowed = TRANSFORM | DIRECT_SOURCE_READS.get(k, set())
+        assert upstream <= allowed, f"{k} reads {sorted(upstream - allowed)}"
+    for model, tables in DIRECT_SOURCE_READS.items():
+        assert tables <= parents(graph, model), model
+    read_by_dbt = set().union(*(parents(graph, k) for k in TRANSFORM)) & INGEST
+    assert INGEST - read_by_dbt == UNMODELLED_TABLES
+    # The marts people query are built from the staging models.
+    assert parents(graph, "marts/fct_activities") >= {
+        "staging/stg_strava__activities",
+        "staging/stg_strava__activity_details",
+    }
+    # The site is built from every mart, and from nothing else.
+    assert parents(graph, "evidence/site") == MARTS
+    assert not graph.get(key("evidence/site")).child_keys
+
+
+def test_every_mart_is_fed_by_ingestion(graph):
+    for k in MARTS:
+        ancestors = {a.to_user_string() for a in graph.upstream_key_iterator(key(k))}
+        assert ancestors & INGEST, k
+
+
+def test_partitions_backfill_policies_and_pools(graph):
+    assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
+    assert daily_partitions.timezone == "UTC"
+    assert daily_partitions.start.strftime("%Y-%m-%d") == history_start()
+    assert daily_partitions.end_offset == 1, "today is a partition (the daily refresh loads it)"
+    for k in INGEST | TRANSFORM:
+        node = graph.get(key(k))
+        # The same definition: one run or backfill carries a range through ingest and dbt.
+        assert node.partitions_def is daily_partitions, k
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), k
+        assert node.pools == {"duckdb_writer"}, k
+        assert node.automation_condition is None, k
+    site = graph.get(key("evidence/site"))
+    assert site.partitions_def is None
+    assert site.backfill_policy is None
+    assert not site.pools, "the site reads a snapshot; it must not take the writer slot"
+    assert site.automation_condition is not None
+
+
+def test_dbt_tests_are_asset_checks(graph):
+    checks = graph.asset_check_keys
+    assert {c.asset_key.to_user_string() for c in checks} <= INGEST | TRANSFORM | BI
+    dbt_checked = {c.asset_key.to_user_string() for c in checks} & TRANSFORM
+    assert {"staging/stg_strava__activities", "marts/fct_activities"} <= dbt_checked
+    unique_id = dg.AssetCheckKey(key("marts/fct_activities"), "unique_fct_activities_activity_id")
+    assert unique_id in checks
+
+
+def test_jobs_schedules_and_sensors():
+    repo = defs.get_repository_def()
+    assert {job.name for job in repo.get_all_jobs()} == {"ingest_and_transform", "__ASSET_JOB"}
+    job = defs.resolve_job_def("ingest_and_transform")
+    assert job.partitions_def is daily_partitions
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == INGEST | TRANSFORM
+
+    assert {s.name for s in repo.schedule_defs} == {"daily_refresh"}
+    schedule = defs.resolve_schedule_def("daily_refresh")
+    assert schedule.job_name == "ingest_and_transform"
+    assert schedule.cron_schedule == "0 4 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+    # Dagster adds default_automation_condition_sensor for the site's automation condition.
+    assert {s.name for s in repo.sensor_defs} == {
+        "resume_budget_stopped_runs",
+        "explain_run_failure",
+        "default_automation_condition_sensor",
+    }
+    resume = defs.resolve_sensor_def("resume_budget_stopped_runs")
+    assert resume.job_name == "ingest_and_transform"
+    for name in ("resume_budget_stopped_runs", "explain_run_failure"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
