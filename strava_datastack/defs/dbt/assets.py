@@ -88,7 +88,12 @@ def strava_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     dbt_vars = dbt_vars_for_window(context.partition_time_window)
     # Events are held until dbt is done, then row counts are added from one connection:
     # dagster-dbt's per-model fetching opens a connection per model and doubled the run time.
-    events = list(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream())
+    args = ["build", "--vars", json.dumps(dbt_vars)]
+    if context.is_subset:
+        # A relationship test belongs to the model it is declared on; by dbt's default it would
+        # also run when only the model it points at is selected, and fail on a missing table.
+        args += ["--indirect-selection", "cautious"]
+    events = list(dbt.cli(args, context=context).stream())
     row_counts = relation_row_counts(paths.warehouse_path())
     for event in events:
         if isinstance(event, dg.Output | dg.AssetMaterialization | dg.MaterializeResult):
