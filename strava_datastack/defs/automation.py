@@ -9,13 +9,13 @@ import dagster as dg
 
 from strava_datastack.defs.ingest.assets import (
     TAG_BUDGET_STOPPED,
+    TAG_CONTINUES,
+    TAG_CONTINUES_BACKFILL,
     TAG_DAILY_REFRESH,
     TAG_RESUME_AFTER,
 )
 from strava_datastack.strava.budget import budget_clock
 
-TAG_CONTINUES = "strava-datastack/continues-run"
-TAG_CONTINUES_BACKFILL = "strava-datastack/continues-backfill"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 

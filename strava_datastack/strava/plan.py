@@ -123,8 +123,15 @@ def read_warehouse_state(
     window_end: datetime,
     now: datetime,
     reuse_listings: bool = True,
+    trust_listing: bool = False,
 ) -> WarehouseState:
-    """Reads what the warehouse holds for the window. Call it while holding the writer slot."""
+    """Reads what the warehouse holds for the window. Call it while holding the writer slot.
+
+    Args:
+        reuse_listings: whether a recent listing covering the window may replace listing it.
+        trust_listing: trust a recent listing even for its last days (late uploads): for a
+            run continuing one the budget stopped, which listed the same window hours ago.
+    """
     state = WarehouseState()
     if not Path(warehouse).exists():
         return state
@@ -189,7 +196,12 @@ def read_warehouse_state(
                 "select max(listed_at) from strava.activity_listings "
                 "where window_start <= ? and window_end >= ? and listed_at >= ? "
                 "and listed_at >= ?",
-                [start, end, end + LATE_UPLOAD_MARGIN, naive_now - LISTING_MAX_AGE],
+                [
+                    start,
+                    end,
+                    start if trust_listing else end + LATE_UPLOAD_MARGIN,
+                    naive_now - LISTING_MAX_AGE,
+                ],
             ).fetchone()
             if row and row[0] is not None:
                 state.listing_covers = row[0].replace(tzinfo=UTC)

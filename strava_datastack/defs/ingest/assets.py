@@ -19,6 +19,8 @@ from strava_datastack.strava.source import strava_source
 TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
 TAG_RESUME_AFTER = "strava-datastack/resume-after"
 TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
+TAG_CONTINUES = "strava-datastack/continues-run"
+TAG_CONTINUES_BACKFILL = "strava-datastack/continues-backfill"
 
 DESCRIPTIONS = {
     "activities": "Activity summaries from GET /athlete/activities for the partition window.",
@@ -94,6 +96,7 @@ def strava_ingest(
         config,
         daily_refresh=context.run.tags.get(TAG_DAILY_REFRESH) == "true",
         tables=selected if context.is_subset else None,
+        continuation=TAG_CONTINUES in context.run.tags,
         log=context.log.info,
     )
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget

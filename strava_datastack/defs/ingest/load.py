@@ -61,6 +61,7 @@ def load_window(
     daily_refresh: bool = False,
     tables: set[str] | None = None,
     known_only: bool = False,
+    continuation: bool = False,
     log: Callable[[str], object] = print,
 ) -> WindowLoad:
     """Loads activities started in [window_start, window_end) as far as today's budget allows.
@@ -71,6 +72,8 @@ def load_window(
         tables: load only these tables (a Dagster subset); None loads all.
         known_only: fetch per-activity data only for activities already in the warehouse
             (reconciling edits; loading new history is the backfill's job).
+        continuation: this run continues one the budget stopped: the listing that run stored
+            is trusted whole (late uploads of the last days are the daily refresh's to find).
         log: where progress goes (a run's logger in Dagster).
     """
     clock = budget_clock()
@@ -88,7 +91,12 @@ def load_window(
     warehouse = ensure_warehouse(paths.warehouse_path())
     now = clock.now()
     state = read_warehouse_state(
-        warehouse, window_start, window_end, now, reuse_listings=config.reuse_listings
+        warehouse,
+        window_start,
+        window_end,
+        now,
+        reuse_listings=config.reuse_listings,
+        trust_listing=continuation,
     )
     plan = make_plan(client, window_start, window_end, state, config.fetch_options(), now)
     if known_only:
