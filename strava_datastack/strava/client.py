@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 import requests
 
 from strava_datastack.strava.errors import (
@@ -310,8 +311,9 @@ class StravaClient:
 
 
 def _json(response: requests.Response, what: str) -> Any:
+    # orjson decodes streams several times faster than requests' own decoder (benchmarks/ingest).
     try:
-        return response.json()
+        return orjson.loads(response.content)
     except (json.JSONDecodeError, ValueError):
         raise StravaPayloadError(
             f"{what} returned a body that is not JSON ({len(response.content)} bytes, "
