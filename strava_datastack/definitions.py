@@ -25,7 +25,16 @@ defs = dg.Definitions(
     asset_checks=[activities_row_counts, totals_match_strava],
     jobs=[ingest_and_transform, reconcile],
     schedules=[daily_refresh, weekly_reconcile],
-    sensors=[resume_budget_stopped_runs, explain_run_failure],
+    sensors=[
+        resume_budget_stopped_runs,
+        explain_run_failure,
+        # Dagster creates this sensor stopped; the site's rebuild after new marts depends on it.
+        dg.AutomationConditionSensorDefinition(
+            "default_automation_condition_sensor",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+        ),
+    ],
     # A handful of steps: running them in the run's own process saves re-importing the code
     # location (seconds each) for every step, which multiprocess execution would cost.
     executor=dg.in_process_executor,

@@ -244,6 +244,99 @@ def running_dagster(
 
 # --- GraphQL operations the UI uses --------------------------------------------------------
 
+SENSORS = """
+query Sensors($repo: RepositorySelector!) {
+  sensorsOrError(repositorySelector: $repo) {
+    __typename
+    ... on Sensors { results { name sensorType sensorState { id status } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+STOP_SENSOR = """
+mutation Stop($id: String!) {
+  stopSensor(id: $id) {
+    __typename
+    ... on StopSensorMutationResult { instigationState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def repository_selector(location: str, repository: str = "__repository__") -> dict[str, str]:
+    return {"repositoryLocationName": location, "repositoryName": repository}
+
+
+def sensors(client: GraphQLClient, location: str) -> dict[str, dict[str, Any]]:
+    result = client.query(SENSORS, {"repo": repository_selector(location)})["sensorsOrError"]
+    if result["__typename"] != "Sensors":
+        raise GraphQLError(f"sensors of {location}: {result}")
+    return {sensor["name"]: sensor for sensor in result["results"]}
+
+
+SCHEDULES = """
+query Schedules($repo: RepositorySelector!) {
+  schedulesOrError(repositorySelector: $repo) {
+    __typename
+    ... on Schedules {
+      results {
+        name
+        cronSchedule
+        executionTimezone
+        scheduleState { id status }
+        futureTicks(limit: 1) { results { timestamp } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+STOP_SCHEDULE = """
+mutation Stop($id: String!) {
+  stopRunningSchedule(id: $id) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def stop_schedules(client: GraphQLClient, location: str) -> dict[str, dict[str, Any]]:
+    """Stops every running schedule (as the UI's toggle does); returns them as they were.
+
+    The daemon ticks schedules on the wall clock: a test running across 04:00 UTC would
+    otherwise get an extra run of the daily refresh in the middle of its assertions.
+    """
+    result = client.query(SCHEDULES, {"repo": repository_selector(location)})["schedulesOrError"]
+    if result["__typename"] != "Schedules":
+        raise GraphQLError(f"schedules of {location}: {result}")
+    for schedule in result["results"]:
+        if schedule["scheduleState"]["status"] == "RUNNING":
+            stopped = client.query(STOP_SCHEDULE, {"id": schedule["scheduleState"]["id"]})
+            if stopped["stopRunningSchedule"]["__typename"] != "ScheduleStateResult":
+                raise GraphQLError(f"could not stop {schedule['name']}: {stopped}")
+    return {schedule["name"]: schedule for schedule in result["results"]}
+
+
+def stop_automation_sensors(client: GraphQLClient, location: str) -> list[str]:
+    """Stops running declarative-automation sensors (as the UI's toggle does); returns names.
+
+    Tests that must not start an Evidence build (minutes) call it before launching anything.
+    """
+    stopped = []
+    for name, sensor in sensors(client, location).items():
+        if sensor["sensorType"] == "AUTOMATION" and sensor["sensorState"]["status"] == "RUNNING":
+            result = client.query(STOP_SENSOR, {"id": sensor["sensorState"]["id"]})["stopSensor"]
+            if result["__typename"] != "StopSensorMutationResult":
+                raise GraphQLError(f"could not stop {name}: {result}")
+            stopped.append(name)
+    return stopped
+
+
 LAUNCH_BACKFILL = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {

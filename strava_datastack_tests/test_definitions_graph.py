@@ -43,6 +43,7 @@ INTERMEDIATE = {
     "intermediate/int_daily_training_load",
 }
 MARTS = {
+    "marts/dim_athlete",
     "marts/dim_calendar",
     "marts/dim_gear",
     "marts/fct_activities",
@@ -178,17 +179,22 @@ def test_dbt_tests_are_asset_checks(graph):
 
 def test_jobs_schedules_and_sensors():
     repo = defs.get_repository_def()
-    assert {job.name for job in repo.get_all_jobs()} == {"ingest_and_transform", "__ASSET_JOB"}
+    assert {job.name for job in repo.get_all_jobs()} == {
+        "ingest_and_transform",
+        "reconcile",
+        "__ASSET_JOB",
+    }
     job = defs.resolve_job_def("ingest_and_transform")
     assert job.partitions_def is daily_partitions
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == INGEST | TRANSFORM
 
-    assert {s.name for s in repo.schedule_defs} == {"daily_refresh"}
+    assert {s.name for s in repo.schedule_defs} == {"daily_refresh", "weekly_reconcile"}
     schedule = defs.resolve_schedule_def("daily_refresh")
     assert schedule.job_name == "ingest_and_transform"
     assert schedule.cron_schedule == "0 4 * * *"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.resolve_schedule_def("weekly_reconcile").job_name == "reconcile"
 
     # Dagster adds default_automation_condition_sensor for the site's automation condition.
     assert {s.name for s in repo.sensor_defs} == {

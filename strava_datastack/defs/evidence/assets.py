@@ -18,8 +18,12 @@ MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
     group_name="bi",
     kinds={"evidence", "npm"},
     owners=["team:strava-datastack"],
-    # Rebuilt when the marts change, and only then: the default automation sensor evaluates it.
-    automation_condition=dg.AutomationCondition.eager(),
+    # Rebuilt when the marts change, and only then (the automation sensor in definitions.py
+    # evaluates it). eager() alone would wait for every daily partition of every mart since
+    # the history start to exist, which a partly loaded history never has.
+    automation_condition=dg.AutomationCondition.eager().without(
+        ~dg.AutomationCondition.any_deps_missing()
+    ),
 )
 def evidence_site(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Builds the Evidence dashboard site from a snapshot of the warehouse.

@@ -59,6 +59,7 @@ def reconcile() -> None:
 
 
 weekly_reconcile = dg.ScheduleDefinition(
+    name="weekly_reconcile",
     job=reconcile,
     cron_schedule="0 5 * * 0",
     execution_timezone="UTC",
