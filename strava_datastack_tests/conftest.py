@@ -10,6 +10,24 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 STRAVA_API_DIR = REPO_ROOT.parent / "shared" / "strava-api"
 
 
+# Modules that build the Evidence site share the evidence/ folder, so they run on one worker.
+SITE_BUILDING_MODULES = {"test_demo", "test_evidence_site", "test_site_browser"}
+
+
+def pytest_configure(config):
+    """Prepares the dbt manifest once, before test workers import the code location together."""
+    if not hasattr(config, "workerinput"):
+        import strava_datastack.defs.dbt.project  # noqa: F401  (parses dbt if the manifest is stale)
+
+
+def pytest_collection_modifyitems(items):
+    """Keeps each module (its module-scoped fixtures) on one worker under --dist loadgroup."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        group = "site" if module in SITE_BUILDING_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def recorded(relative: str):
     """A recorded real Strava payload, parsed."""
     return json.loads((STRAVA_API_DIR / relative).read_text())

@@ -157,24 +157,19 @@ def read_warehouse_state(
                     [start, end],
                 ).fetchall()
             )
-        if "activity_streams" in tables:
-            state.with_streams = {
-                row[0]
-                for row in con.execute(
-                    f"select distinct activity_id from strava.activity_streams "
-                    f"where activity_id in ({in_window})",
-                    [start, end],
-                ).fetchall()
-            }
-        if "activity_zones" in tables:
-            state.with_zones = {
-                row[0]
-                for row in con.execute(
-                    f"select distinct activity_id from strava.activity_zones "
-                    f"where activity_id in ({in_window})",
-                    [start, end],
-                ).fetchall()
-            }
+
+        def loaded_ids(table: str) -> set[int]:
+            """Activities of the window that have rows in a per-activity table."""
+            if table not in tables:
+                return set()
+            sql = (
+                f"select distinct activity_id from strava.{table} "
+                f"where activity_id in ({in_window})"
+            )
+            return {row[0] for row in con.execute(sql, [start, end]).fetchall()}
+
+        state.with_streams = loaded_ids("activity_streams")
+        state.with_zones = loaded_ids("activity_zones")
         columns = [
             c[0]
             for c in con.execute(
