@@ -333,8 +333,13 @@ def build_site(
     # Parquet left over from an earlier build (or a source query since removed) must not be
     # published: export everything afresh.
     shutil.rmtree(evidence_dir / ".evidence" / "template" / "static" / "data", ignore_errors=True)
-    # Evidence copies its output over ./build without emptying it first.
+    # Evidence copies its output over ./build without emptying it first, and SvelteKit keeps
+    # the previous build's prerendered pages (e.g. activities of another warehouse) in the
+    # template: start all three empty.
     shutil.rmtree(evidence_dir / "build", ignore_errors=True)
+    template = evidence_dir / ".evidence" / "template"
+    shutil.rmtree(template / "build", ignore_errors=True)
+    shutil.rmtree(template / ".svelte-kit" / "output", ignore_errors=True)
 
     output = _run(
         [npm, "run", "sources"],
