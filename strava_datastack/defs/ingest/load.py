@@ -119,7 +119,8 @@ def load_window(
     progress = FetchProgress()
     source = strava_source(client, plan, budget, progress, athlete_data=athlete_data)
     if tables is not None:
-        source = source.with_resources(*[name for name in source.resources if name in tables])
+        # Only loaded tables can be chosen; the hidden resources that feed them follow along.
+        source = source.with_resources(*[n for n in source.selected_resources if n in tables])
     pipeline = strava_pipeline()
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
     load_info = pipeline.run(source)
