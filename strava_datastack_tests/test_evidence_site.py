@@ -703,6 +703,77 @@ def test_build_site_fails_clearly(tmp_path):
     assert not site_dir.exists()
 
 
+def _project_whose_export_takes_a_while(tmp_path):
+    """An Evidence project whose source export logs its start and end, then fails."""
+    project = tmp_path / "evidence"
+    (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
+    script = "echo start >> events.txt; sleep 2; echo end >> events.txt; exit 3"
+    (project / "package.json").write_text(
+        json.dumps({"name": "slow", "version": "0.0.0", "scripts": {"sources": script}})
+    )
+    (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
+    snapshot = tmp_path / "snapshot.duckdb"
+    snapshot.write_bytes(b"")
+    return project, snapshot
+
+
+def test_builds_of_one_project_wait_for_each_other(tmp_path):
+    """Two builds at once (a Dagster run and the CLI, say) would delete each other's output."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    import threading
+
+    project, snapshot = _project_whose_export_takes_a_while(tmp_path)
+    messages: list[str] = []
+
+    def build(name):
+        with pytest.raises(RuntimeError, match="npm run sources"):
+            site.build_site(snapshot, tmp_path / name, log=messages.append, evidence_dir=project)
+
+    builds = [threading.Thread(target=build, args=(f"site{i}",)) for i in range(2)]
+    for thread in builds:
+        thread.start()
+    for thread in builds:
+        thread.join()
+    assert (project / "events.txt").read_text().split() == ["start", "end", "start", "end"]
+    assert any("Another Evidence build" in m for m in messages)
+
+
+def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
+    """A run killed mid-build leaves npm running: the next build must not start beside it."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed")
+    import subprocess
+    import sys
+    import time
+
+    project, snapshot = _project_whose_export_takes_a_while(tmp_path)
+    killed = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from strava_datastack.defs.evidence import site; "
+            "site.build_site(sys.argv[1], sys.argv[2], evidence_dir=sys.argv[3])",
+            str(snapshot),
+            str(tmp_path / "killed_site"),
+            str(project),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    events = project / "events.txt"
+    deadline = time.monotonic() + 60
+    while not (events.exists() and events.read_text()):
+        assert time.monotonic() < deadline, "the first build never started its export"
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait()
+
+    with pytest.raises(RuntimeError, match="npm run sources"):
+        site.build_site(snapshot, tmp_path / "site", log=lambda _: None, evidence_dir=project)
+    assert events.read_text().split() == ["start", "end", "start", "end"]
+
+
 def test_serve_site_answers_ranges_routes_and_fallback(tmp_path):
     import urllib.error
     import urllib.request

@@ -8,6 +8,8 @@ DuckDB read-only open blocks a writer for as long as it is held.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import mimetypes
@@ -38,6 +40,9 @@ __all__ = [
 
 SOURCE_NAME = "strava"
 LOCK_HASH_MARKER = ".strava-datastack-lock.sha256"
+# Held for a whole build: Evidence builds in fixed folders of the project (.evidence/template,
+# build/), so two builds at once (a Dagster run and the CLI, say) would delete each other's output.
+BUILD_LOCK = ".strava-datastack-build.lock"
 # Activity pages prerendered at build time (the newest ones); the others render in the browser.
 PRERENDERED_ACTIVITIES = 10
 
@@ -114,9 +119,11 @@ def _run(
     timeout: float,
     log: Log,
     what: str,
+    keep_fds: tuple[int, ...] = (),
 ) -> str:
     """Run a command, stream its output to ``log``, and fail with its tail on error or timeout.
 
+    ``keep_fds`` stay open in the command (the build lock: see ``_exclusive_build``).
     Returns the tail of the output.
     """
     log(f"$ {' '.join(args)}  (in {cwd})")
@@ -131,6 +138,7 @@ def _run(
         text=True,
         errors="replace",
         start_new_session=True,
+        pass_fds=keep_fds,
     )
     timed_out = threading.Event()
 
@@ -165,7 +173,9 @@ def _run(
     return output
 
 
-def ensure_node_modules(evidence_dir: Path = EVIDENCE_DIR, log: Log = print) -> bool:
+def ensure_node_modules(
+    evidence_dir: Path = EVIDENCE_DIR, log: Log = print, *, keep_fds: tuple[int, ...] = ()
+) -> bool:
     """Install the Evidence packages from the committed lockfile if they are missing or stale.
 
     Returns whether ``npm ci`` ran. ``npm ci`` installs exactly the lockfile, so a build on a
@@ -182,6 +192,7 @@ def ensure_node_modules(evidence_dir: Path = EVIDENCE_DIR, log: Log = print) -> 
         timeout=NPM_CI_TIMEOUT_S,
         log=log,
         what="npm ci",
+        keep_fds=keep_fds,
     )
     marker = evidence_dir / "node_modules" / LOCK_HASH_MARKER
     marker.parent.mkdir(exist_ok=True)
@@ -315,8 +326,48 @@ def build_site(
     evidence_dir = Path(evidence_dir).resolve()
     if not warehouse_snapshot.is_file():
         raise RuntimeError(f"No warehouse snapshot at {warehouse_snapshot}: nothing to build from.")
+    with _exclusive_build(evidence_dir, log) as lock_fd:
+        return _build_locked(warehouse_snapshot, site_dir, evidence_dir, log, started, lock_fd)
 
-    npm_ci_ran = ensure_node_modules(evidence_dir, log=log)
+
+@contextlib.contextmanager
+def _exclusive_build(evidence_dir: Path, log: Log):
+    """Waits for any other build of this Evidence project, then holds it until the block ends.
+
+    An OS file lock on an open file, which the npm commands keep open too: a build whose Python
+    process is killed keeps the project locked until its orphaned npm command has exited, and
+    releases it then. Yields the lock's file descriptor.
+    """
+    with open(evidence_dir / BUILD_LOCK, "a") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"Another Evidence build of {evidence_dir} is running; waiting for it to finish.")
+            deadline = time.monotonic() + NPM_CI_TIMEOUT_S + SOURCES_TIMEOUT_S + BUILD_TIMEOUT_S
+            while True:
+                time.sleep(1)
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"Another Evidence build of {evidence_dir} has held it for longer "
+                            "than a build may take; stop that build and try again."
+                        ) from None
+        # No explicit unlock: closing the file releases the lock once no npm command holds it.
+        yield lock_file.fileno()
+
+
+def _build_locked(
+    warehouse_snapshot: Path,
+    site_dir: Path,
+    evidence_dir: Path,
+    log: Log,
+    started: float,
+    lock_fd: int,
+) -> SiteBuild:
+    npm_ci_ran = ensure_node_modules(evidence_dir, log=log, keep_fds=(lock_fd,))
 
     source_dir = evidence_dir / "sources" / SOURCE_NAME
     # The DuckDB connector joins `filename` onto the source folder, so an absolute path would
@@ -348,6 +399,7 @@ def build_site(
         timeout=SOURCES_TIMEOUT_S,
         log=log,
         what="Evidence source export (npm run sources)",
+        keep_fds=(lock_fd,),
     )
     # `evidence sources` reports a failed query and carries on (exit code 0): check the manifest.
     missing = _missing_exports(evidence_dir)
@@ -365,6 +417,7 @@ def build_site(
         timeout=BUILD_TIMEOUT_S,
         log=log,
         what="Evidence build (npm run build:strict)",
+        keep_fds=(lock_fd,),
     )
     built = evidence_dir / "build"
     if not (built / "index.html").is_file():
