@@ -20,6 +20,7 @@ def pytest_configure(config):
         import strava_datastack.defs.dbt.project  # noqa: F401  (parses dbt if the manifest is stale)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(items):
     """Keeps each module (its module-scoped fixtures) on one worker under --dist loadgroup."""
     for item in items:
