@@ -337,6 +337,47 @@ def stop_automation_sensors(client: GraphQLClient, location: str) -> list[str]:
     return stopped
 
 
+START_SENSOR = """
+mutation Start($selector: SensorSelector!) {
+  startSensor(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { status } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+SENSOR_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { ticks(limit: 50) { timestamp status runIds } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def sensor_selector(location: str, name: str) -> dict[str, str]:
+    return {**repository_selector(location), "sensorName": name}
+
+
+def start_sensor(client: GraphQLClient, location: str, name: str) -> None:
+    """Starts a sensor as the UI's toggle does."""
+    result = client.query(START_SENSOR, {"selector": sensor_selector(location, name)})
+    if result["startSensor"]["__typename"] != "Sensor":
+        raise GraphQLError(f"could not start {name}: {result}")
+
+
+def sensor_ticks(client: GraphQLClient, location: str, name: str) -> list[dict[str, Any]]:
+    """The sensor's ticks, newest first: ``{timestamp, status, runIds}``."""
+    result = client.query(SENSOR_TICKS, {"selector": sensor_selector(location, name)})
+    sensor = result["sensorOrError"]
+    if sensor["__typename"] != "Sensor":
+        raise GraphQLError(f"ticks of {name}: {sensor}")
+    return sensor["sensorState"]["ticks"]
+
+
 LAUNCH_BACKFILL = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {

@@ -13,8 +13,9 @@ Everything adds up to 2025-06-24...07-01, which is the range of the one clean re
 (`dagster asset materialize`, in an instance and warehouse of its own) that the warehouse must
 equal after the concurrent backfills and after the scheduled run.
 
-Only the ingest and transform groups are backfilled: the Evidence site takes minutes to build and
-has tests of its own.
+Only the ingest and transform groups are backfilled, with the automation sensor stopped: the
+Evidence site takes minutes to build. It is built once, at the end, where the sensor is started
+to follow the scheduled run as it would in production.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +42,8 @@ from strava_datastack_tests.dagster_processes import (
     GraphQLClient,
     launch_asset_backfill,
     running_dagster,
+    sensor_ticks,
+    start_sensor,
     stop_automation_sensors,
     stop_schedules,
     wait_for_backfill,
@@ -486,6 +490,7 @@ def test_daily_refresh_tick_runs_through_the_daemon(stack, clean_reference):
     way the UI's "Test schedule" dialog takes it: `scheduleDryRun` evaluates the schedule in the
     code location at that time, and the run request is launched as the scheduler would launch it
     (same job, tags and config, plus the schedule's name); the daemon's run queue runs it.
+    The site then follows through the automation sensor, as after a real tick.
     """
     selector = {
         "repositoryLocationName": LOCATION,
@@ -514,6 +519,7 @@ def test_daily_refresh_tick_runs_through_the_daemon(stack, clean_reference):
     assert tags["strava-datastack/daily-refresh"] == "true"
     assert request["runKey"] == f"daily-{SCHEDULE_RANGE[1]}"
 
+    site_runs_before = start_site_automation(stack)
     launched = stack.graphql.query(
         LAUNCH_RUN,
         {
@@ -545,3 +551,68 @@ def test_daily_refresh_tick_runs_through_the_daemon(stack, clean_reference):
     got = warehouse_fingerprint(stack.data_dir / "warehouse.duckdb")
     differ = diff(clean_reference.fingerprint(), got)
     assert not differ, f"warehouse != one clean load; (clean, got) per table: {differ}"
+
+    # The site follows through declarative automation (the sensor was stopped for the module's
+    # backfills): once after the scheduled run, then never again while nothing upstream changes.
+    site_run = wait_for_new_site_run(stack, site_runs_before)
+    assert site_run["status"] == "SUCCESS", stack.run_errors(site_run["id"])
+    event = stack.instance.get_latest_materialization_event(SITE_KEY)
+    metadata = event.asset_materialization.metadata
+    assert metadata["site_path"].value == str(stack.data_dir / "site")
+    assert metadata["pages_built"].value > 5
+    assert (stack.data_dir / "site" / "index.html").is_file()
+    assert_no_site_run_for_two_ticks(stack, after=event.timestamp)
+
+
+SITE_KEY = dg.AssetKey(["evidence", "site"])
+AUTOMATION_SENSOR = "default_automation_condition_sensor"
+SENSOR_INTERVAL_S = 30  # Dagster's default for the automation condition sensor
+
+
+def site_runs(stack: Stack) -> list[dg.DagsterRun]:
+    """Runs that build the site, oldest first."""
+    runs = stack.instance.get_runs()
+    return [r for r in reversed(runs) if r.asset_selection and SITE_KEY in r.asset_selection]
+
+
+def ticks_after(stack: Stack, timestamp: float) -> list[dict[str, Any]]:
+    ticks = sensor_ticks(stack.graphql, LOCATION, AUTOMATION_SENSOR)
+    return [t for t in ticks if t["timestamp"] > timestamp and t["status"] != "STARTED"]
+
+
+def start_site_automation(stack: Stack) -> int:
+    """Starts the automation sensor and lets it settle; returns how many site runs exist then.
+
+    Its first tick after the start is its baseline. Should it have kept an evaluation from
+    before it was stopped, that tick builds the site for the backfills: let that run finish.
+    """
+    started_at = time.time()
+    start_sensor(stack.graphql, LOCATION, AUTOMATION_SENSOR)
+    deadline = time.monotonic() + 4 * SENSOR_INTERVAL_S
+    while not ticks_after(stack, started_at):
+        stack.procs.check_alive()
+        assert time.monotonic() < deadline, f"the sensor did not tick\n{stack.procs.logs()}"
+        time.sleep(2)
+    for run in site_runs(stack):
+        wait_for_run(stack.procs, run.run_id, timeout_s=900)
+    return len(site_runs(stack))
+
+
+def wait_for_new_site_run(stack: Stack, runs_before: int, timeout_s: float = 900) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while len(site_runs(stack)) == runs_before:
+        stack.procs.check_alive()
+        assert time.monotonic() < deadline, f"no site run after {timeout_s}s\n{stack.procs.logs()}"
+        time.sleep(2)
+    run = site_runs(stack)[runs_before]
+    return wait_for_run(stack.procs, run.run_id, timeout_s=max(deadline - time.monotonic(), 60))
+
+
+def assert_no_site_run_for_two_ticks(stack: Stack, after: float) -> None:
+    runs = len(site_runs(stack))
+    deadline = time.monotonic() + 6 * SENSOR_INTERVAL_S
+    while len(later := ticks_after(stack, after)) < 2:
+        assert time.monotonic() < deadline, f"the sensor did not tick twice: {later}"
+        time.sleep(5)
+    assert all(not t["runIds"] for t in later), later
+    assert len(site_runs(stack)) == runs
