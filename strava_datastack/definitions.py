@@ -19,6 +19,7 @@ from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.evidence.assets import evidence_site
 from strava_datastack.defs.ingest.assets import strava_ingest
 from strava_datastack.defs.ingest.reconcile import reconcile, weekly_reconcile
+from strava_datastack.defs.writer_pool import WriterPool
 
 defs = dg.Definitions(
     assets=[strava_ingest, strava_dbt, evidence_site],
@@ -41,5 +42,6 @@ defs = dg.Definitions(
     resources={
         "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=dbt_project),
+        "writer_pool": WriterPool(),
     },
 )

@@ -18,6 +18,7 @@ from dagster_dbt import (
 from strava_datastack import paths
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.warehouse import snapshot_warehouse
 
 
@@ -81,7 +82,11 @@ def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_WRITER_POOL,
 )
-def strava_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def strava_dbt(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
+) -> Iterator[Any]:
     """Runs `dbt build` for the run's window, then snapshots the warehouse for readers."""
     # profiles.yml reads the warehouse path from here, so dbt writes the file the run loaded.
     os.environ["STRAVA_DATASTACK_WAREHOUSE"] = str(paths.warehouse_path())

@@ -13,6 +13,7 @@ from strava_datastack import paths
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
 
 # Run tags the resume sensor reads (see defs/automation.py).
@@ -80,7 +81,10 @@ class StravaTranslator(DagsterDltTranslator):
     pool=DUCKDB_WRITER_POOL,
 )
 def strava_ingest(
-    context: dg.AssetExecutionContext, dlt: DagsterDltResource, config: IngestConfig
+    context: dg.AssetExecutionContext,
+    dlt: DagsterDltResource,
+    config: IngestConfig,
+    writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
     """Loads the run's partition window (one day, or a range in one run) from Strava.
 

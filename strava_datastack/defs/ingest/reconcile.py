@@ -17,12 +17,16 @@ from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, history_start
+from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.warehouse import snapshot_warehouse
 
 
 @dg.op(pool=DUCKDB_WRITER_POOL)
 def reconcile_history(
-    context: dg.OpExecutionContext, config: IngestConfig, dbt: DbtCliResource
+    context: dg.OpExecutionContext,
+    config: IngestConfig,
+    dbt: DbtCliResource,
+    writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> dg.Output[dict]:
     """Lists the whole history afresh, then loads what changed and rebuilds the models."""
     start = datetime.fromisoformat(history_start()).replace(tzinfo=UTC)
