@@ -100,6 +100,25 @@ def dagster_home(tmp_path, monkeypatch):
     return home
 
 
+def materialize_range(instance, start: str, end: str, tags: dict | None = None):
+    """`core_selection()` over the days ``start``..``end`` in one in-process run."""
+    import dagster as dg
+
+    from strava_datastack.definitions import defs
+
+    return dg.materialize(
+        defs.assets,
+        selection=core_selection(),
+        instance=instance,
+        resources=defs.resources,
+        tags={
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+            **(tags or {}),
+        },
+    )
+
+
 def core_selection():
     """Ingest plus the dbt models behind fct_activities: what most tests need, at a fraction
     of a full dbt build's time (the full build is covered by the CLI, demo and dbt tests)."""

@@ -24,6 +24,7 @@ from strava_datastack.strava.budget import (
 )
 from strava_datastack.strava.settings import build_client
 from strava_datastack_tests.conftest import core_selection, emulator_env
+from strava_datastack_tests.conftest import materialize_range as run_range
 
 RANGE = ("2025-04-15", "2025-05-15")
 COMPARED_TABLES = [
@@ -36,22 +37,6 @@ COMPARED_TABLES = [
     "strava.athlete_zones",
     "marts.fct_activities",
 ]
-
-
-def run_range(
-    instance, start: str, end: str, tags: dict | None = None
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        defs.assets,
-        selection=core_selection(),
-        instance=instance,
-        resources=defs.resources,
-        tags={
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-            **(tags or {}),
-        },
-    )
 
 
 def days(start: str, end: str) -> set[str]:

@@ -15,19 +15,24 @@ from strava_datastack_tests.conftest import REPO_ROOT
 INGEST_AND_DBT = 'group:ingest or +key:"marts/fct_activities"'
 
 
-def materialize(select: str, *partition_args: str) -> subprocess.CompletedProcess:
+def materialize_command(select: str, *partition_args: str) -> list[str]:
+    """`dagster asset materialize` of the code location, as a user types it."""
     dagster = Path(sys.executable).parent / "dagster"
+    return [
+        str(dagster),
+        "asset",
+        "materialize",
+        "-m",
+        "strava_datastack.definitions",
+        "--select",
+        select,
+        *partition_args,
+    ]
+
+
+def materialize(select: str, *partition_args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            str(dagster),
-            "asset",
-            "materialize",
-            "-m",
-            "strava_datastack.definitions",
-            "--select",
-            select,
-            *partition_args,
-        ],
+        materialize_command(select, *partition_args),
         cwd=REPO_ROOT,
         env=os.environ.copy(),
         capture_output=True,

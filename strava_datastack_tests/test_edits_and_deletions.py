@@ -7,23 +7,9 @@ import duckdb
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
-from strava_datastack_tests.conftest import core_selection
+from strava_datastack_tests.conftest import materialize_range as run_range
 
 RECENT = ("2025-06-20", "2025-06-30")  # the emulator's clock stands at 2025-07-01 12:00
-
-
-def run_range(instance, start: str, end: str, **tags) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        defs.assets,
-        selection=core_selection(),
-        instance=instance,
-        resources=defs.resources,
-        tags={
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-            **tags,
-        },
-    )
 
 
 def query(sql: str, params=()) -> list[tuple]:

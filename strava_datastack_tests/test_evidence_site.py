@@ -670,22 +670,33 @@ def test_ensure_node_modules_runs_npm_ci_only_when_missing_or_stale(tmp_path, mo
     assert len(calls) == 1
 
 
+def write_package_json(project: Path, sources_script: str) -> None:
+    (project / "package.json").write_text(
+        json.dumps({"name": "stand-in", "version": "0.0.0", "scripts": {"sources": sources_script}})
+    )
+
+
+def stand_in_project(tmp_path: Path, sources_script: str) -> tuple[Path, Path]:
+    """An Evidence project whose `npm run sources` is ``sources_script``, its packages "installed",
+    and an empty snapshot to build from."""
+    project = tmp_path / "evidence"
+    (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
+    write_package_json(project, sources_script)
+    (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
+    snapshot = tmp_path / "snapshot.duckdb"
+    snapshot.write_bytes(b"")
+    return project, snapshot
+
+
 def test_build_site_fails_clearly(tmp_path):
     with pytest.raises(RuntimeError, match="No warehouse snapshot"):
         site.build_site(tmp_path / "missing.duckdb", tmp_path / "site", log=lambda _: None)
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     # An Evidence project whose source export fails: the error carries npm's output.
-    project = tmp_path / "evidence"
-    (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
     script = "node -e \"console.log('Catalog Error: no marts'); process.exit(3)\""
-    (project / "package.json").write_text(
-        json.dumps({"name": "broken", "version": "0.0.0", "scripts": {"sources": script}})
-    )
-    (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
-    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
-    snapshot = tmp_path / "snapshot.duckdb"
-    snapshot.write_bytes(b"")
+    project, snapshot = stand_in_project(tmp_path, script)
     site_dir = tmp_path / "site"
     with pytest.raises(RuntimeError, match=r"(?s)npm run sources.*Catalog Error: no marts"):
         site.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
@@ -693,9 +704,7 @@ def test_build_site_fails_clearly(tmp_path):
 
     # Evidence reports a failed source query but exits 0: the missing export is caught.
     script = "node -e \"console.log('  activities Error: Catalog Error: no marts')\""
-    (project / "package.json").write_text(
-        json.dumps({"name": "broken", "version": "0.0.0", "scripts": {"sources": script}})
-    )
+    write_package_json(project, script)
     (project / "sources" / "strava").mkdir(parents=True)
     (project / "sources" / "strava" / "activities.sql").write_text("select 1")
     with pytest.raises(RuntimeError, match=r"(?s)could not export activities.*Catalog Error"):
@@ -705,17 +714,8 @@ def test_build_site_fails_clearly(tmp_path):
 
 def _project_whose_export_takes_a_while(tmp_path):
     """An Evidence project whose source export logs its start and end, then fails."""
-    project = tmp_path / "evidence"
-    (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
     script = "echo start >> events.txt; sleep 2; echo end >> events.txt; exit 3"
-    (project / "package.json").write_text(
-        json.dumps({"name": "slow", "version": "0.0.0", "scripts": {"sources": script}})
-    )
-    (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
-    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
-    snapshot = tmp_path / "snapshot.duckdb"
-    snapshot.write_bytes(b"")
-    return project, snapshot
+    return stand_in_project(tmp_path, script)
 
 
 def test_builds_of_one_project_wait_for_each_other(tmp_path):

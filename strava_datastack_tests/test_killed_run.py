@@ -10,7 +10,6 @@ leave exactly one clean copy of the range.
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,11 @@ import duckdb
 import pytest
 
 from strava_datastack_tests.conftest import REPO_ROOT
-from strava_datastack_tests.test_cli_materialize import expected_activity_ids, warehouse_counts
+from strava_datastack_tests.test_cli_materialize import (
+    expected_activity_ids,
+    materialize_command,
+    warehouse_counts,
+)
 
 RANGE = ("2025-06-01", "2025-06-14")
 KEYS_UNIQUE_PER_TABLE = {
@@ -30,19 +33,8 @@ KEYS_UNIQUE_PER_TABLE = {
 
 
 def start_materialize(data_dir: Path) -> subprocess.Popen:
-    dagster = Path(sys.executable).parent / "dagster"
     return subprocess.Popen(
-        [
-            str(dagster),
-            "asset",
-            "materialize",
-            "-m",
-            "strava_datastack.definitions",
-            "--select",
-            "group:ingest",
-            "--partition-range",
-            "...".join(RANGE),
-        ],
+        materialize_command("group:ingest", "--partition-range", "...".join(RANGE)),
         cwd=REPO_ROOT,
         env=os.environ.copy(),
         stdout=open(data_dir / "run.log", "w"),  # noqa: SIM115 - the child owns it
