@@ -293,14 +293,14 @@ def _refusal_by_directory(key: str, info: zipfile.ZipInfo, depth: int, limits: A
     elif info.flag_bits & 0x1:
         reason = ("refused: it is encrypted (password-protected); Strava's exports are not, so "
                   "use the archive as downloaded")
-    elif info.file_size > limits.max_member_bytes:
-        reason = (f"refused: it unpacks to {info.file_size // MIB} MiB, more than the "
-                  f"{limits.max_member_bytes // MIB} MiB limit; far beyond any activity file")
     elif (info.file_size > limits.ratio_applies_above
           and info.file_size > max(info.compress_size, 1) * limits.max_ratio):
         reason = (f"refused as a compression bomb: it declares {info.file_size // MIB} MiB "
                   f"packed into {info.compress_size} bytes, over {limits.max_ratio:g} times, "
                   "which no activity file does")
+    elif info.file_size > limits.max_member_bytes:
+        reason = (f"refused: it unpacks to {info.file_size // MIB} MiB, more than the "
+                  f"{limits.max_member_bytes // MIB} MiB limit; far beyond any activity file")
     elif info.filename.lower().endswith(".zip") and depth >= limits.max_nesting:
         reason = ("refused: a ZIP inside a ZIP inside a ZIP; unpack the outer archive and drop "
                   "the export ZIP itself into the folder")
