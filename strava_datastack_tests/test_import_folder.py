@@ -339,3 +339,60 @@ def test_a_reader_is_not_blocked_while_a_run_writes(tmp_path):
         writer.close()
     mode = sqlite3.connect(tmp_path / "import_index.sqlite").execute("pragma journal_mode")
     assert mode.fetchone()[0] == "wal"
+
+
+def test_unpacked_export_with_files_gunzipped_or_missing(tmp_path):
+    folder = tmp_path / "import"
+    members = export_members()
+    members["activities/5000000001.fit"] = gzip.decompress(
+        members.pop("activities/5000000001.fit.gz"))
+    del members["activities/5000000003.tcx"]
+    write_folder(folder / "export_123", members)
+
+    found = scan(folder)
+
+    items = found.by_key()
+    assert items["export_123/activities/5000000001.fit"].activity_id == 5000000001
+    paddle = items["export_123/activities.csv#5000000003"]
+    assert (paddle.file_format, paddle.csv_sport_type) == ("csv_row", "StandUpPaddling")
+    (problem,) = found.problems
+    assert problem.key == "export_123/activities/5000000003.tcx"
+    assert "holds no such file" in problem.reason
+
+
+def test_refused_entries_are_listed_once_and_forgotten_when_removed(tmp_path):
+    folder = tmp_path / "import"
+    write_zip(folder / "evil.zip", {"../evil.fit": b"x", "ok.fit": b"y"})
+    index = FileIndex(tmp_path / "import_index.sqlite")
+    peek = FakePeek({"ok.fit": datetime(2024, 1, 1, tzinfo=UTC)})
+
+    found = scan(folder)
+    first = index.refresh(found.items, peek, found.problems)
+    found = scan(folder)
+    again = index.refresh(found.items, peek, found.problems)
+    (folder / "evil.zip").unlink()
+    gone = index.refresh(scan(folder).items, peek, scan(folder).problems)
+
+    assert [(p.key, p.file_format) for p in first.problems] == [("evil.zip!../evil.fit",
+                                                                 "refused")]
+    assert "climbs out of the folder" in first.problems[0].reason
+    assert not again.any
+    assert sorted(gone.removed) == ["evil.zip!../evil.fit", "evil.zip!ok.fit"]
+    assert gone.partition_keys() == ["2024-01-01"] and index.problems() == []
+
+
+def test_content_hashes_see_a_new_file_that_kept_the_old_time(tmp_path):
+    folder = tmp_path / "import"
+    ride = folder / "ride.fit"
+    write_folder(folder, {"ride.fit": b"first ride."})
+    stamp = ride.stat().st_mtime_ns
+    by_time, by_hash = (FileIndex(tmp_path / f"{name}.sqlite") for name in ("time", "hash"))
+    peek = FakePeek({"ride.fit": datetime(2024, 1, 1, tzinfo=UTC)})
+    by_time.refresh(scan(folder).items, peek)
+    by_hash.refresh(scan(folder, hash_files=True).items, peek)
+
+    ride.write_bytes(b"other ride.")  # same size, and the sync tool keeps the old time
+    os.utime(ride, ns=(stamp, stamp))
+
+    assert not by_time.refresh(scan(folder).items, peek).any
+    assert by_hash.refresh(scan(folder, hash_files=True).items, peek).changed == ["ride.fit"]

@@ -10,6 +10,7 @@ SQLite in WAL mode, one short connection per call, so a sensor can read it while
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import closing
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from strava_datastack.files.import_folder import ImportItem
+from strava_datastack.files.import_folder import ImportItem, ImportProblem
 
 # peek(name, content) -> (start time, sport type or None). ``name`` is the file's name without
 # ``.gz`` (it tells the format) and ``content`` its un-gzipped bytes, so the parsers never see a
@@ -98,11 +99,14 @@ class FileIndex:
         con.row_factory = sqlite3.Row
         return con
 
-    def refresh(self, items: Iterable[ImportItem], peek: Peek) -> IndexChanges:
+    def refresh(self, items: Iterable[ImportItem], peek: Peek,
+                refused: Iterable[ImportProblem] = ()) -> IndexChanges:
         """Brings the index up to date with ``items`` (a scan of the folder).
 
         Only new or changed items are peeked; an item listed in an export's activities.csv takes
-        its start from the CSV and is not peeked at all. Vanished items are dropped.
+        its start from the CSV and is not peeked at all. Vanished items are dropped. ``refused``
+        (the scan's problems) are kept as problem rows too, so ``problems()`` is the one list of
+        everything in the folder that does not load, with its reason.
         """
         changes = IndexChanges()
         now = datetime.now(UTC).isoformat()
@@ -130,6 +134,23 @@ class FileIndex:
                     changes.days.add(date.fromisoformat(old["day"]))
                 if row["day"]:
                     changes.days.add(date.fromisoformat(row["day"]))
+            for problem in refused:
+                if problem.key in seen:
+                    continue
+                seen.add(problem.key)
+                fingerprint = hashlib.sha1(problem.reason.encode()).hexdigest()[:16]
+                old = known.get(problem.key)
+                if old is not None and (old["size"], old["mtime_ns"], old["content_hash"]) == (
+                        0, None, fingerprint):
+                    continue
+                con.execute(
+                    "insert or replace into import_items values "
+                    "(?, 0, null, ?, 'refused', null, null, null, null, 'problem', ?, ?, ?)",
+                    (problem.key, fingerprint, problem.reason,
+                     old["first_seen"] if old else now, now))
+                (changes.changed if old is not None else changes.new).append(problem.key)
+                if old is not None and old["day"]:
+                    changes.days.add(date.fromisoformat(old["day"]))
             for key in known.keys() - seen:
                 con.execute("delete from import_items where key = ?", (key,))
                 changes.removed.append(key)

@@ -10,6 +10,7 @@ Files that are not activities (photos, the ~40 other CSVs) are ignored without a
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 import re
@@ -225,8 +226,13 @@ class _MemberReader:
         return _open_inner_zip(self.outer)
 
     def __call__(self) -> bytes:
-        archive = self.archive()
-        return _read_member(self.key, archive, archive.getinfo(self.member), self.limits)
+        try:
+            archive = self.archive()
+            info = archive.getinfo(self.member)
+        except (KeyError, OSError, zipfile.BadZipFile) as exc:  # replaced or removed since
+            raise ImportRefused(self.key, f"the archive changed while reading it ({exc}); it is "
+                                "read again on the next scan") from None
+        return _read_member(self.key, archive, info, self.limits)
 
 
 @dataclass(frozen=True)
@@ -343,7 +349,7 @@ def _relevant(relpath: str) -> bool:
             or name.endswith(".zip"))
 
 
-def _folder_entries(folder: Path, limits: ArchiveLimits) -> list[_Entry]:
+def _folder_entries(folder: Path, limits: ArchiveLimits, hash_files: bool) -> list[_Entry]:
     entries = []
     seen_dirs: set[str] = set()
     for root, dirs, files in os.walk(folder, followlinks=True):
@@ -362,7 +368,14 @@ def _folder_entries(folder: Path, limits: ArchiveLimits) -> list[_Entry]:
                 stat = path.stat()
             except OSError:
                 continue  # vanished between listing and stat (being moved)
-            entries.append(_Entry(relpath, relpath, stat.st_size, stat.st_mtime_ns, None,
+            digest = None
+            if hash_files and not relpath.lower().endswith(".zip"):  # members carry CRCs
+                try:
+                    with path.open("rb") as handle:
+                        digest = hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+                except OSError:
+                    continue
+            entries.append(_Entry(relpath, relpath, stat.st_size, stat.st_mtime_ns, digest,
                                   _FileReader(path, relpath, limits), path))
     return entries
 
@@ -428,16 +441,20 @@ def _archive_prefix(key: str) -> str:
     return key.rsplit("!", 1)[0] + "!" if "!" in key else ""
 
 
-def scan(folder: Path | str, limits: ArchiveLimits = DEFAULT_LIMITS) -> ImportScan:
+def scan(folder: Path | str, limits: ArchiveLimits = DEFAULT_LIMITS,
+         hash_files: bool = False) -> ImportScan:
     """Everything importable in ``folder``: activity files, exports with their CSVs, problems.
 
-    A missing folder is an empty one (the user has not dropped anything yet).
+    A missing folder is an empty one (the user has not dropped anything yet). ``hash_files``
+    adds a content hash to loose files, for folders whose modification times cannot be trusted
+    (some sync tools keep the old time on a new file); it reads every file on every scan, so it
+    is off by default. ZIP members always carry their CRC-32 from the archive's directory.
     """
     folder = Path(folder)
     problems: list[ImportProblem] = []
     if not folder.is_dir():
         return ImportScan([], [], [])
-    entries = _expand_zips(_folder_entries(folder, limits), 0, limits, problems)
+    entries = _expand_zips(_folder_entries(folder, limits, hash_files), 0, limits, problems)
 
     # Exports: each activities.csv makes its folder (inside its archive) an export root.
     exports: list[ExportArchive] = []
@@ -485,7 +502,10 @@ def scan(folder: Path | str, limits: ArchiveLimits = DEFAULT_LIMITS) -> ImportSc
         archive = _archive_prefix(entry.key)
         for (root_archive, root), (candidate, rows) in listed.items():
             if root_archive == archive and entry.relpath.startswith(root):
-                matches = rows.get(entry.relpath[len(root):])
+                inside = entry.relpath[len(root):]
+                # A user who un-gzipped the export's files still has them matched to their rows.
+                matches = (rows.get(inside) or rows.get(inside + ".gz")
+                           or rows.get(inside.removesuffix(".gz")))
                 if matches:
                     csv_row, export = matches[0], candidate
                     break
@@ -504,13 +524,13 @@ def scan(folder: Path | str, limits: ArchiveLimits = DEFAULT_LIMITS) -> ImportSc
 
     # Activities of the CSV whose file is not there (manual entries, or files left out):
     # they still are activities with a start day, so they become items without a file.
-    for export, rows in listed.values():
+    for (archive, root), (export, rows) in listed.items():
         for filename, row_list in rows.items():
             for row in row_list:
                 if (export.key, row["activity_id"]) in used:
                     continue
                 if filename:
-                    problems.append(ImportProblem(f"{export.key}#{row['activity_id']}", (
+                    problems.append(ImportProblem(f"{archive}{root}{filename}", (
                         f"activities.csv lists the file {filename!r} for activity "
                         f"{row['activity_id']}, but the export holds no such file; the "
                         "activity loads from its CSV row (without samples)")))
