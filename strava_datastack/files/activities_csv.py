@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # ---------------------------------------------------------------------------------------------
 # The layout: one (canonical name, kind) per position, in Strava's order. Older exports hold a
@@ -338,7 +339,7 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     # group thousands); the metre distance and the display distance are filled for most rows.
     comma = dot = 0
     numeric_positions = [p for p, (_, kind) in enumerate(COLUMNS[: len(header)]) if kind == "float"]
-    for row in rows:
+    for row in rows[:200]:
         for position in numeric_positions:
             value = row[position] if position < len(row) else ""
             if "," in value and _looks_numeric(value):
@@ -410,7 +411,7 @@ def _check_layout(header: list[str], rows: list[list[str]], decimal_separator: s
             f"activities.csv has {len(header)} columns, fewer than the {MIN_COLUMNS} every export "
             f"has; expected {expected}. Use the activities.csv from the archive as downloaded."
         )
-    full_rows = [row for row in rows if len(row) == len(header)]
+    full_rows = [row for row in rows if len(row) == len(header)][:200]  # a sample is enough
     if not full_rows:
         return  # an export with no activities (or only broken rows, reported row by row)
     ids_ok = sum(1 for row in full_rows if row[0].strip().isdigit())
@@ -506,48 +507,93 @@ def read_activities_csv(data: bytes | str) -> ActivitiesCsv:
         names.append(name)
         kinds.append("text")
 
-    columns: list[list] = [[] for _ in names]
-    derived: dict[str, list] = {name: [] for name in DERIVED_COLUMNS}
-    bike_at, gear_at = COLUMN_INDEX["bike"], COLUMN_INDEX["gear"]
+    full_rows: list[list[str]] = []
+    full_starts: list[int] = []
     for row, start in zip(rows, starts, strict=True):
-        activity_id = int(row[0]) if row and row[0].strip().isdigit() else None
-        if len(row) != len(header):
-            problems.append(RowProblem(start, activity_id, (
-                f"the row has {len(row)} values where the header has {len(header)} columns "
-                "(probably a comma or quote out of place)")))
+        if len(row) == len(header):
+            full_rows.append(row)
+            full_starts.append(start)
             continue
-        try:
-            values = [_convert(value, kind, locale.decimal_separator)
-                      for value, kind in zip(row, kinds, strict=True)]
-        except _CellError as exc:
-            position = exc.position_in(row, kinds, locale.decimal_separator)
-            problems.append(RowProblem(start, activity_id, (
-                f"column {position + 1} ({header[position]!r}) holds {row[position][:40]!r}, "
-                f"expected {_KIND_WORDS[kinds[position]]}")))
-            continue
-        if values[0] is None or values[1] is None:
-            which = "activity id" if values[0] is None else "activity date"
-            problems.append(RowProblem(start, activity_id, f"the row has no {which}"))
-            continue
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-        derived["sport_type"].append(sport_type_of(row[3], locale.language) if len(row) > 3
-                                     else None)
-        derived["gear_id"].append(_gear_id(
-            values[bike_at] if len(values) > bike_at else None,
-            values[gear_at] if len(values) > gear_at else None))
-        derived["source_line"].append(start)
-        derived["source_row_hash"].append(
-            hashlib.sha1("\x1f".join(row).encode()).hexdigest())
+        problems.append(RowProblem(start, _id_or_none(row), (
+            f"the row has {len(row)} values where the header has {len(header)} columns "
+            "(probably a comma or quote out of place)")))
 
-    arrays = [pa.array(column, type=_ARROW_TYPES[kind]) 
-              for column, kind in zip(columns, kinds, strict=True)]
-    arrays += [pa.array(derived["sport_type"], pa.string()),
-               pa.array(derived["gear_id"], pa.string()),
-               pa.array(derived["source_line"], pa.int64()),
-               pa.array(derived["source_row_hash"], pa.string())]
+    # Column by column (vectorized where Arrow can); a cell that does not convert marks its row.
+    cells = list(zip(*full_rows, strict=True)) if full_rows else [() for _ in names]
+    first_bad: dict[int, int] = {}  # row index -> first column position that did not convert
+    arrays = []
+    for position, (column, kind) in enumerate(zip(cells, kinds, strict=True)):
+        array, failed = _column_array(column, kind, locale.decimal_separator)
+        for index in failed:
+            first_bad.setdefault(index, position)
+            first_bad[index] = min(first_bad[index], position)
+        arrays.append(array)
+    row_problems: dict[int, str] = {}
+    for index, position in first_bad.items():
+        value = full_rows[index][position]
+        row_problems[index] = (f"column {position + 1} ({header[position]!r}) holds "
+                               f"{value[:40]!r}, expected {_KIND_WORDS[kinds[position]]}")
+    for which, array in (("activity id", arrays[0]), ("activity date", arrays[1])):
+        for index, missing in enumerate(array.is_null().to_pylist()):
+            if missing:
+                row_problems.setdefault(index, f"the row has no {which}")
+    for index in sorted(row_problems):
+        problems.append(RowProblem(full_starts[index], _id_or_none(full_rows[index]),
+                                   row_problems[index]))
+    problems.sort(key=lambda problem: problem.row_number)
+    keep = pa.array([index not in row_problems for index in range(len(full_rows))], pa.bool_())
+    arrays = [array.filter(keep) for array in arrays]
+    kept = [row for index, row in enumerate(full_rows) if index not in row_problems]
+    kept_starts = [s for index, s in enumerate(full_starts) if index not in row_problems]
+
+    sport_names = {name: sport_type_of(name, locale.language) for name in set(cells[3])} if (
+        len(cells) > 3) else {}
+    bike_at, gear_at = COLUMN_INDEX["bike"], COLUMN_INDEX["gear"]
+    bikes = arrays[bike_at].to_pylist() if len(arrays) > bike_at else [None] * len(kept)
+    shoes = arrays[gear_at].to_pylist() if len(arrays) > gear_at else [None] * len(kept)
+    arrays += [
+        pa.array([sport_names.get(row[3]) if len(row) > 3 else None for row in kept],
+                 pa.string()),
+        pa.array([_gear_id(bike, shoe) for bike, shoe in zip(bikes, shoes, strict=True)],
+                 pa.string()),
+        pa.array(kept_starts, pa.int64()),
+        pa.array([hashlib.sha1("\x1f".join(row).encode()).hexdigest() for row in kept],
+                 pa.string()),
+    ]
     table = pa.Table.from_arrays(arrays, names=names + list(DERIVED_COLUMNS))
     return ActivitiesCsv(table=table, locale=locale, problems=problems, header=header)
+
+
+def _id_or_none(row: list[str]) -> int | None:
+    return int(row[0]) if row and row[0].strip().isdigit() else None
+
+
+def _column_array(column: tuple[str, ...], kind: str,
+                  decimal_separator: str) -> tuple[pa.Array, list[int]]:
+    """One column as an Arrow array, and the rows whose cell did not convert (null there)."""
+    arrow_type = _ARROW_TYPES[kind]
+    if kind == "text":
+        return pa.array(column, arrow_type), []
+    if kind in ("int", "float"):
+        text = pc.utf8_trim_whitespace(pa.array(column, pa.string()))
+        for space in ("\xa0", "\u202f", " ", "'"):
+            text = pc.replace_substring(text, space, "")
+        if decimal_separator == ",":
+            swapped = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".")
+            text = pc.if_else(pc.match_substring(text, ","), swapped, text)
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        try:
+            return pc.cast(text, arrow_type), []
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # some cell is not plain: find which, cell by cell
+    values, failed = [], []
+    for index, value in enumerate(column):
+        try:
+            values.append(_convert(value, kind, decimal_separator))
+        except ValueError:
+            values.append(None)
+            failed.append(index)
+    return pa.array(values, arrow_type), failed
 
 
 _KIND_WORDS = {
@@ -557,16 +603,6 @@ _KIND_WORDS = {
     "timestamp": f"a date such as {_DATE_EXAMPLES}",
     "text": "text",
 }
-
-
-class _CellError(ValueError):
-    def position_in(self, row: list[str], kinds: list[str], decimal_separator: str) -> int:
-        for position, (value, kind) in enumerate(zip(row, kinds, strict=True)):
-            try:
-                _convert(value, kind, decimal_separator)
-            except _CellError:
-                return position
-        return 0
 
 
 def _convert(value: str, kind: str, decimal_separator: str):
@@ -589,4 +625,4 @@ def _convert(value: str, kind: str, decimal_separator: str):
             raise ValueError(value)
         return parsed[0]
     except ValueError:
-        raise _CellError(value) from None
+        raise ValueError(value) from None
