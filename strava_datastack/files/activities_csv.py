@@ -317,14 +317,6 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
-def _looks_numeric(text: str) -> bool:
-    try:
-        _parse_number(text, ",")
-        return True
-    except ValueError:
-        return False
-
-
 def snake_case(header: str) -> str:
     """A column name from a header of any language: ``"Průměrný výkon"`` → ``prumerny_vykon``."""
     ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
@@ -342,7 +334,7 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     for row in rows[:200]:
         for position in numeric_positions:
             value = row[position] if position < len(row) else ""
-            if "," in value and _looks_numeric(value):
+            if "," in value and _is_number(value, ","):
                 comma += 1
             elif "." in value:
                 dot += 1
@@ -606,23 +598,21 @@ _KIND_WORDS = {
 
 
 def _convert(value: str, kind: str, decimal_separator: str):
+    """One cell in its column's type; raises ValueError when it does not hold that type."""
     if kind == "text":
         return value
     if not value.strip():
         return None
-    try:
-        if kind == "float":
-            return _parse_number(value, decimal_separator)
-        if kind == "int":
-            number = _parse_number(value, decimal_separator)
-            if number != int(number):
-                raise ValueError(value)
-            return int(number)
-        if kind == "bool":
-            return _parse_bool(value)
-        parsed = parse_activity_date(value)
-        if parsed is None:
+    if kind == "float":
+        return _parse_number(value, decimal_separator)
+    if kind == "int":
+        number = _parse_number(value, decimal_separator)
+        if number != int(number):
             raise ValueError(value)
-        return parsed[0]
-    except ValueError:
-        raise ValueError(value) from None
+        return int(number)
+    if kind == "bool":
+        return _parse_bool(value)
+    parsed = parse_activity_date(value)
+    if parsed is None:
+        raise ValueError(value)
+    return parsed[0]

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from strava_datastack.files.activities_csv import (
     ActivitiesCsv,
@@ -69,7 +69,8 @@ def activity_format(name: str) -> tuple[str, bool] | None:
     compressed = lowered.endswith(".gz")
     if compressed:
         lowered = lowered[:-3]
-    file_format = ACTIVITY_FORMATS.get(PurePosixPath(lowered).suffix)
+    dot = lowered.rfind(".")
+    file_format = ACTIVITY_FORMATS.get(lowered[dot:]) if dot > 0 else None
     return (file_format, compressed) if file_format else None
 
 
