@@ -211,3 +211,15 @@ def test_gear_csvs():
         ("Pathfinder", "Canyon", "Pathlite", ("Ride", "GravelRide")),
         ("Topstone", "Cannondale", "Topstone 105", ())]
     assert [(s.kind, s.name) for s in shoes] == [("shoe", "Pegasus")]
+
+
+@pytest.mark.parametrize(("language", "code"), [(CZECH, "cs"), (GERMAN, "de")])
+def test_language_told_by_the_date_when_sport_names_are_shared(language, code):
+    header, rows = translate(*english_export(), language)
+    for row in rows:
+        row[TYPE] = "Yoga"  # spelled alike in English and German
+
+    result = read_activities_csv(to_csv(header, rows))
+
+    assert result.locale.language == code
+    assert set(result.table.column("sport_type").to_pylist()) == {"Yoga"}

@@ -341,26 +341,26 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     decimal_separator = "," if comma > dot else "."
     sports = Counter(row[COLUMN_INDEX["activity_type"]] for row in rows
                      if len(row) > COLUMN_INDEX["activity_type"])
-    votes = Counter()
-    for language, names in SPORT_NAMES.items():
-        votes[language] = sum(count for name, count in sports.items() if name in names)
-    # Names spelled alike in several languages (Yoga, Golf) vote for each; the language that
-    # recognises most rows wins, ties broken by the date form.
-    language = "unknown"
-    if votes and votes.most_common(1)[0][1] > 0:
-        best = votes.most_common(1)[0][1]
-        tied = [lang for lang, count in votes.items() if count == best]
-        if len(tied) == 1:
-            language = tied[0]
-        elif date_form == "en" and "en" in tied:
-            language = "en"
-        elif date_form == "dotted":
-            spaced = any(re.match(r"\d{1,2}\. \d", row[1]) for row in rows if len(row) > 1)
-            language = "cs" if spaced and "cs" in tied else ("de" if "de" in tied else tied[0])
-        else:
-            language = tied[0]
-    elif date_form == "en" and decimal_separator == ".":
-        language = "en"
+    # Month names are English-only; dotted dates are never English; ISO dates say nothing.
+    if date_form == "en":
+        candidates = ["en"]
+    elif date_form == "dotted":
+        candidates = [lang for lang in SPORT_NAMES if lang != "en"]
+    else:
+        candidates = list(SPORT_NAMES)
+    # The language whose sport names recognise most rows wins (Yoga or Golf count for several).
+    votes = {lang: sum(n for name, n in sports.items() if name in SPORT_NAMES[lang])
+             for lang in candidates}
+    best = max(votes.values(), default=0)
+    tied = [lang for lang in candidates if votes[lang] == best]
+    if len(tied) == 1:
+        language = tied[0]
+    elif date_form == "dotted" and {"cs", "de"} <= set(tied):
+        # Czech writes "1. 1. 2020", German "01.01.2020".
+        spaced = any(re.match(r"\d{1,2}\. \d", row[1]) for row in rows[:200] if len(row) > 1)
+        language = "cs" if spaced else "de"
+    else:
+        language = "unknown"
     return DetectedLocale(language, date_form, decimal_separator)
 
 
