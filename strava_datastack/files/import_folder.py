@@ -475,11 +475,11 @@ def scan(folder: Path | str, limits: ArchiveLimits = DEFAULT_LIMITS,
             if (_archive_prefix(gear.key), _parent(gear.relpath)) == root:
                 kind = GEAR_FILES[gear.relpath.rsplit("/", 1)[-1].lower()]
                 try:
-                    rows = read_gear_csv(gear.reader(), kind)
+                    gear_rows = read_gear_csv(gear.reader(), kind)
                 except (ActivitiesCsvError, ImportRefused) as exc:
                     problems.append(ImportProblem(gear.key, getattr(exc, "reason", str(exc))))
                     continue
-                (export.bikes if kind == "bike" else export.shoes).extend(rows)
+                (export.bikes if kind == "bike" else export.shoes).extend(gear_rows)
         exports.append(export)
         if activities is not None:
             problems += [ImportProblem(f"{entry.key}#line{p.row_number}", p.reason)
