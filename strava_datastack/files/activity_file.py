@@ -353,7 +353,8 @@ def build_activity(
     if start is None or not times[0] - 60 <= start <= times[0]:
         start = float(times[0])  # a stated start far from the samples is not trusted
     start_date = check_start(path, utc_from_unix(start))
-    cols = {name: np.asarray(channels.get(name, np.full(n, np.nan)), np.float64) for name in CHANNELS}
+    missing = np.full(n, np.nan)
+    cols = {name: np.asarray(channels.get(name, missing), np.float64) for name in CHANNELS}
     elapsed = times - times[0]
     if np.all(np.isnan(cols["distance"])) and not np.all(np.isnan(cols["lat"])):
         cols["distance"] = derived.distance_from_positions(cols["lat"], cols["lng"])

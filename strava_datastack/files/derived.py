@@ -63,9 +63,7 @@ BEST_EFFORT_DISTANCES = {
 }
 
 _ARROW = {"bigint": pa.int64(), "double": pa.float64(), "text": pa.string()}
-SPLIT_SCHEMA = pa.schema(
-    [(n, _ARROW[t]) for n, t in SPLIT_COLUMNS.items() if n != "activity_id"]
-)
+SPLIT_SCHEMA = pa.schema([(n, _ARROW[t]) for n, t in SPLIT_COLUMNS.items() if n != "activity_id"])
 BEST_EFFORT_SCHEMA = pa.schema(
     [
         (n, _ARROW[t])
@@ -184,9 +182,7 @@ def grade_smooth(samples: Samples) -> np.ndarray:
     n = len(altitude)
     if n < 5 or np.isnan(altitude).all() or np.isnan(distance).all():
         return np.full(n, np.nan)
-    altitude = np.convolve(
-        np.pad(_filled(altitude), 2, mode="edge"), np.ones(5) / 5, mode="valid"
-    )
+    altitude = np.convolve(np.pad(_filled(altitude), 2, mode="edge"), np.ones(5) / 5, mode="valid")
     distance = _filled(distance)
     ahead = np.minimum(np.arange(n) + 2, n - 1)
     behind = np.maximum(np.arange(n) - 2, 0)

@@ -294,9 +294,7 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
             continue
         session_times = times[inside]
         session_laps = [
-            lap
-            for lap in laps
-            if session_times[0] - 1 <= lap.start <= session_times[-1]
+            lap for lap in laps if session_times[0] - 1 <= lap.start <= session_times[-1]
         ]
         activities.append(
             build_activity(

@@ -6,10 +6,10 @@ object per point and parses each time one by one, several times slower, and it g
 to the heart rate, cadence and temperature of Garmin's `TrackPointExtension` without walking
 the raw XML anyway.
 
-All timed tracks and segments of a file make one activity, in file order (devices start a new segment
-after a pause and some a new track after a reset); GPX has no laps, so the activity has one lap,
-as Strava shows for GPX uploads. Sensor values are read from any extension element by its local
-name (Garmin's `hr`, `cad`, `atemp`; others' `heartrate`, `cadence`, `temp`, `power`).
+All timed tracks and segments of a file make one activity, in file order (devices start a new
+segment after a pause and some a new track after a reset); GPX has no laps, so the activity has
+one lap, as Strava shows for GPX uploads. Sensor values are read from any extension element by
+its local name (Garmin's `hr`, `cad`, `atemp`; others' `heartrate`, `cadence`, `temp`, `power`).
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ def _root(path: str, data: bytes, etree_module=etree):
     except Exception as error:  # lxml.etree.XMLSyntaxError or ElementTree.ParseError
         raise ActivityFileError(
             path,
-            f"is not well-formed XML ({error}); the file is damaged or cut short, export it "
-            "again.",
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
         ) from None
 
 
@@ -93,8 +92,6 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
             sport = kind.text
             break
     return columns, sport, root.get("creator")
-
-
 
 
 def _timed_points(path: str, data: bytes, etree_module=etree):

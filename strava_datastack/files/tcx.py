@@ -53,8 +53,7 @@ def _root(path: str, data: bytes, etree_module=etree):
     except Exception as error:
         raise ActivityFileError(
             path,
-            f"is not well-formed XML ({error}); the file is damaged or cut short, export it "
-            "again.",
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
         ) from None
 
 
