@@ -340,8 +340,8 @@ def build_activity(
     `times` are Unix seconds (UTC); `channels` holds float arrays of the same length with NaN
     where a sample lacks the value (missing channels may be left out). `start` is the start the
     file states (a FIT session's start_time, often a second before its first record): it is the
-    activity's start_date, while the time column counts from the first sample as Strava's time
-    stream does. `elapsed_time` is the file's, or the span of the samples if that is longer
+    activity's start_date and the time column counts from it, so start_date + time is each
+    sample's own time. `elapsed_time` is the file's, or the span of the samples if that is longer
     (so that moving time never exceeds it). Distance is computed from
     positions and speed from distance when the file lacks them, as Strava's streams always have
     both; `moving` and `grade_smooth` follow the rules in `derived`.
@@ -355,7 +355,7 @@ def build_activity(
     start_date = check_start(path, utc_from_unix(start))
     missing = np.full(n, np.nan)
     cols = {name: np.asarray(channels.get(name, missing), np.float64) for name in CHANNELS}
-    elapsed = times - times[0]
+    elapsed = times - start
     if np.all(np.isnan(cols["distance"])) and not np.all(np.isnan(cols["lat"])):
         cols["distance"] = derived.distance_from_positions(cols["lat"], cols["lng"])
     if np.all(np.isnan(cols["velocity_smooth"])) and not np.all(np.isnan(cols["distance"])):

@@ -16,9 +16,11 @@ Strava's own numbers is measured on activities that have both):
   cadence or power above 0 is moving. `moving_time` is the sum of the moving intervals'
   durations.
 - **Elevation gain.** The altitude is put on a 1-second grid (linear between samples), smoothed
-  with a centred moving average over `ELEVATION_WINDOW_S` (15 s), and every rise of the smoothed
-  curve is summed. Smoothing removes the ±0.5 m jitter of barometric and the larger jitter of
-  GPS altitude, which raw sums count as climbing on flat ground.
+  with a centred moving average over `ELEVATION_WINDOW_S` (15 s), taken every 5 s, and climbs
+  are summed with a hysteresis of `ELEVATION_THRESHOLD_M` (1 m): a rise counts once the curve
+  is 1 m above its last low, and a climb ends once it falls 1 m below its high. Smoothing and
+  the threshold together keep the ±0.5 m jitter of barometric (and the larger jitter of GPS)
+  altitude from counting as climbing on flat ground, which raw sums do by hundreds of metres.
 - **Grade.** Percent rise over distance between the samples two before and two after, on
   altitude smoothed over five samples; 0 where less than 1 m is covered.
 - **Splits.** Boundaries every 1000 m (metric) or 1609.344 m (standard) of the distance column;
@@ -41,6 +43,8 @@ from strava_datastack.strava.rows import BEST_EFFORT_COLUMNS, SPLIT_COLUMNS
 
 MOVING_SPEED = 0.5  # m/s
 ELEVATION_WINDOW_S = 15
+ELEVATION_STEP_S = 5
+ELEVATION_THRESHOLD_M = 1.0
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 
 SPLIT_UNITS = {"metric": 1000.0, "standard": 1609.344}
@@ -171,9 +175,24 @@ def elevation_gain(samples: Samples) -> float:
     padded = np.concatenate(
         [np.full(window // 2, on_grid[0]), on_grid, np.full(window - 1 - window // 2, on_grid[-1])]
     )
-    smooth = np.convolve(padded, kernel, mode="valid")
-    rises = np.diff(smooth)
-    return float(rises[rises > 0].sum())
+    smooth = np.convolve(padded, kernel, mode="valid")[::ELEVATION_STEP_S]
+    # Hysteresis: a climb starts once the curve is ELEVATION_THRESHOLD_M above its lowest point
+    # and ends once it falls that far below its highest; inherently sequential, so this loops,
+    # but over the smoothed curve taken every ELEVATION_STEP_S seconds (720 steps an hour).
+    gain, reference, climbing = 0.0, float(smooth[0]), False
+    for value in smooth.tolist():
+        if climbing:
+            if value > reference:
+                gain += value - reference
+                reference = value
+            elif value < reference - ELEVATION_THRESHOLD_M:
+                climbing, reference = False, value
+        elif value < reference:
+            reference = value
+        elif value >= reference + ELEVATION_THRESHOLD_M:
+            gain += value - reference
+            climbing, reference = True, value
+    return gain
 
 
 def grade_smooth(samples: Samples) -> np.ndarray:

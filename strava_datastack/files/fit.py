@@ -293,9 +293,8 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
         if not inside.any():
             continue
         session_times = times[inside]
-        session_laps = [
-            lap for lap in laps if session_times[0] - 1 <= lap.start <= session_times[-1]
-        ]
+        first = min(session_times[0], start if start is not None else np.inf)
+        session_laps = [lap for lap in laps if first - 1 <= lap.start <= session_times[-1]]
         activities.append(
             build_activity(
                 path=path,
