@@ -1,0 +1,164 @@
+"""GPX 1.0/1.1 tracks, read with lxml directly.
+
+Chosen by `benchmarks/parsers.py`: lxml and the standard library's ElementTree read every shared
+file the same, and lxml is the faster of the two; `gpxpy` reads them too but builds a Python
+object per point and parses each time one by one, several times slower, and it gives no access
+to the heart rate, cadence and temperature of Garmin's `TrackPointExtension` without walking
+the raw XML anyway.
+
+All timed tracks and segments of a file make one activity, in file order (devices start a new
+segment after a pause and some a new track after a reset); GPX has no laps, so the activity has
+one lap, as Strava shows for GPX uploads. Sensor values are read from any extension element by
+its local name (Garmin's `hr`, `cad`, `atemp`; others' `heartrate`, `cadence`, `temp`, `power`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from lxml import etree
+
+from strava_datastack.files.activity_file import (
+    ActivityFileError,
+    ParsedActivity,
+    build_activity,
+    check_start,
+    floats_from_text,
+    local_name,
+    sport_from_word,
+    unix_from_iso,
+    utc_from_unix,
+    xml_text,
+)
+
+EXTENSION_CHANNELS = {
+    "hr": "heartrate",
+    "heartrate": "heartrate",
+    "cad": "cadence",
+    "cadence": "cadence",
+    "atemp": "temp",
+    "temp": "temp",
+    "wtemp": "temp",
+    "power": "watts",
+    "watts": "watts",
+    "speed": "velocity_smooth",
+}
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _root(path: str, data: bytes, etree_module=etree):
+    try:
+        if etree_module is etree:
+            return etree.fromstring(xml_text(data), _PARSER)
+        return etree_module.fromstring(xml_text(data))
+    except Exception as error:  # lxml.etree.XMLSyntaxError or ElementTree.ParseError
+        raise ActivityFileError(
+            path,
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
+        ) from None
+
+
+def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None]:
+    """Point columns (as lists of strings/None), sport word and creator of a GPX root."""
+    if local_name(root.tag) != "gpx":
+        raise ActivityFileError(path, "is XML but not GPX (its root element is not <gpx>).")
+    columns: dict[str, list] = {
+        name: [] for name in ("lat", "lng", "altitude", "time", *set(EXTENSION_CHANNELS.values()))
+    }
+    for point in root.iter("{*}trkpt"):
+        columns["lat"].append(point.get("lat"))
+        columns["lng"].append(point.get("lon"))
+        found: dict[str, str | None] = {}
+        for child in point:
+            name = local_name(child.tag)
+            if name == "ele":
+                found["altitude"] = child.text
+            elif name == "time":
+                found["time"] = child.text
+            elif name == "extensions":
+                for value in child.iter():
+                    channel = EXTENSION_CHANNELS.get(local_name(value.tag))
+                    if channel and channel not in found:
+                        found[channel] = value.text
+        for name, values in columns.items():
+            if name not in ("lat", "lng"):
+                values.append(found.get(name))
+    sport = None
+    for track in root.iter("{*}trk"):
+        kind = track.find("{*}type")
+        if kind is not None and kind.text:
+            sport = kind.text
+            break
+    return columns, sport, root.get("creator")
+
+
+def _timed_points(path: str, data: bytes, etree_module=etree):
+    columns, sport, creator = read_track(path, _root(path, data, etree_module))
+    if not columns["time"]:
+        raise ActivityFileError(
+            path,
+            "holds no track points (only waypoints or a planned route), so it is not a recorded "
+            "activity; nothing to import.",
+        )
+    times = unix_from_iso(columns["time"])
+    timed = ~np.isnan(times)
+    # Points without a time cannot be placed in the time stream. A few untimed tracks beside
+    # timed ones (GPSBabel exports put a saved route in as a track) are left out; when most
+    # points have no time, the timed remainder is not the activity, so the file is refused.
+    if timed.sum() * 2 < len(times):
+        some = f"only {timed.sum()} of its {len(times)}" if timed.any() else "none of its"
+        raise ActivityFileError(
+            path,
+            f"{some} track points have times, so the activity cannot be placed on a day (a "
+            "route or a track saved without times); export the recording again with times.",
+        )
+    return columns, times, timed, sport, creator
+
+
+def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
+    columns, times, timed, sport, creator = _timed_points(path, data, etree_module)
+    times = times[timed]
+    if len(times) > 1 and times[-1] <= times[0]:
+        check_start(path, utc_from_unix(float(times[0])))
+        raise ActivityFileError(
+            path,
+            "all its track points carry the same time, so it has no duration to import; export "
+            "the recording again with times.",
+        )
+    channels = {
+        name: floats_from_text(values)[timed] for name, values in columns.items() if name != "time"
+    }
+    return [
+        build_activity(
+            path=path,
+            file_format="gpx",
+            times=times,
+            channels=channels,
+            sport_type=sport_from_word(sport),
+            device_name=creator,
+        )
+    ]
+
+
+def peek(path: str, data: bytes) -> tuple[datetime, str | None]:
+    """The first track point's time, found by scanning the text (no XML tree is built)."""
+    text = xml_text(data)
+    point = text.find(b"<trkpt")
+    if point < 0:
+        point = text.find(b":trkpt")
+    opening = text.find(b"<time>", point) if point >= 0 else -1
+    closing = text.find(b"</time>", opening)
+    if point < 0 or opening < 0 or closing < 0:
+        raise ActivityFileError(
+            path, "holds no timed track points, so the activity cannot be placed on a day."
+        )
+    seconds = unix_from_iso([text[opening + 6 : closing].decode("utf-8", "replace")])[0]
+    if np.isnan(seconds):
+        raise ActivityFileError(path, "its first track point's time is not a readable date.")
+    kind = text.find(b"<type>")
+    sport = None
+    if kind >= 0:
+        sport = text[kind + 6 : text.find(b"</type>", kind)].decode("utf-8", "replace")
+    return utc_from_unix(float(seconds)), sport_from_word(sport)

@@ -1,0 +1,184 @@
+"""TCX (Garmin Training Center) activities, read with lxml directly.
+
+Chosen by `benchmarks/parsers.py`: lxml and ElementTree read every shared file the same, lxml is
+the faster; `tcxreader` reads them too but builds a Python object per trackpoint and is several
+times slower, and it refuses nothing (a broken file comes back half-empty rather than as an
+error). Strava's `.tcx` files may start with whitespace before `<?xml`, which strict parsers
+reject: it is stripped first (`xml_text`).
+
+Each `<Activity>` is one activity (a multisport TCX holds several); each `<Lap>` is a lap with
+its stated start, total time and distance. Speed, power and run cadence come from the `TPX`
+extension (by local name, whatever the namespace prefix).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from lxml import etree
+
+from strava_datastack.files.activity_file import (
+    ActivityFileError,
+    LapSpec,
+    ParsedActivity,
+    build_activity,
+    floats_from_text,
+    local_name,
+    sport_from_word,
+    unix_from_iso,
+    utc_from_unix,
+    xml_text,
+)
+
+# Trackpoint child (or extension) local names → sample channel.
+POINT_CHANNELS = {
+    "AltitudeMeters": "altitude",
+    "DistanceMeters": "distance",
+    "Cadence": "cadence",
+    "Speed": "velocity_smooth",
+    "Watts": "watts",
+    "RunCadence": "cadence",
+}
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+_CHANNELS = ("time", "lat", "lng", "heartrate", *sorted(set(POINT_CHANNELS.values())))
+
+
+def _root(path: str, data: bytes, etree_module=etree):
+    try:
+        if etree_module is etree:
+            return etree.fromstring(xml_text(data), _PARSER)
+        return etree_module.fromstring(xml_text(data))
+    except Exception as error:
+        raise ActivityFileError(
+            path,
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
+        ) from None
+
+
+def _text(element, name: str) -> str | None:
+    child = element.find("{*}" + name)
+    return child.text if child is not None else None
+
+
+def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]]]:
+    """Trackpoint columns (text or None) and lap attributes of one <Activity> element."""
+    columns: dict[str, list] = {name: [] for name in _CHANNELS}
+    laps = []
+    for lap in activity.iter("{*}Lap"):
+        laps.append(
+            {
+                "start": lap.get("StartTime"),
+                "seconds": _text(lap, "TotalTimeSeconds"),
+                "distance": _text(lap, "DistanceMeters"),
+            }
+        )
+        for point in lap.iter("{*}Trackpoint"):
+            found: dict[str, str | None] = {}
+            for child in point:
+                name = local_name(child.tag)
+                if name == "Time":
+                    found["time"] = child.text
+                elif name == "Position":
+                    found["lat"] = _text(child, "LatitudeDegrees")
+                    found["lng"] = _text(child, "LongitudeDegrees")
+                elif name == "HeartRateBpm":
+                    found["heartrate"] = _text(child, "Value")
+                elif name == "Extensions":
+                    for value in child.iter():
+                        channel = POINT_CHANNELS.get(local_name(value.tag))
+                        if channel and channel not in found:
+                            found[channel] = value.text
+                elif name in POINT_CHANNELS:
+                    found[POINT_CHANNELS[name]] = child.text
+            for name, values in columns.items():
+                values.append(found.get(name))
+    return columns, laps
+
+
+def _activities(path: str, data: bytes, etree_module=etree) -> list:
+    root = _root(path, data, etree_module)
+    if local_name(root.tag) != "TrainingCenterDatabase":
+        raise ActivityFileError(
+            path, "is XML but not TCX (its root element is not <TrainingCenterDatabase>)."
+        )
+    activities = list(root.iter("{*}Activity"))
+    if not activities:
+        raise ActivityFileError(
+            path,
+            "holds no <Activity> (a TCX course or workout, not a recording); nothing to import.",
+        )
+    return activities
+
+
+def _creator(activity) -> str | None:
+    creator = activity.find("{*}Creator")
+    return _text(creator, "Name") if creator is not None else None
+
+
+def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
+    parsed = []
+    for activity in _activities(path, data, etree_module):
+        columns, lap_texts = read_activity(activity)
+        times = unix_from_iso(columns["time"])
+        timed = ~np.isnan(times)
+        if not timed.any():
+            continue  # an activity without timed trackpoints (laps only) has no samples
+        channels = {
+            name: floats_from_text(values)[timed]
+            for name, values in columns.items()
+            if name != "time"
+        }
+        lap_starts = unix_from_iso([lap["start"] for lap in lap_texts])
+        seconds = floats_from_text([lap["seconds"] for lap in lap_texts])
+        distances = floats_from_text([lap["distance"] for lap in lap_texts])
+        laps = [
+            LapSpec(
+                start=float(lap_starts[i]),
+                elapsed_time=None if np.isnan(seconds[i]) else float(seconds[i]),
+                distance=None if np.isnan(distances[i]) else float(distances[i]),
+            )
+            for i in range(len(lap_texts))
+            if not np.isnan(lap_starts[i])
+        ]
+        total_seconds = float(np.nansum(seconds)) if len(seconds) else None
+        start = float(lap_starts[0]) if len(lap_starts) and not np.isnan(lap_starts[0]) else None
+        parsed.append(
+            build_activity(
+                path=path,
+                file_format="tcx",
+                times=times[timed],
+                channels=channels,
+                sport_type=sport_from_word(activity.get("Sport")),
+                device_name=_creator(activity),
+                laps=laps or None,
+                elapsed_time=total_seconds,
+                start=start,
+            )
+        )
+    if not parsed:
+        raise ActivityFileError(
+            path,
+            "its trackpoints have no times, so the activity cannot be placed on a day; export "
+            "the recording again.",
+        )
+    return parsed
+
+
+def peek(path: str, data: bytes) -> tuple[datetime, str | None]:
+    """The first activity's <Id> (its start time) and Sport, found by scanning the text."""
+    text = xml_text(data)
+    activity = text.find(b"<Activity ")
+    opening = text.find(b"<Id>", activity) if activity >= 0 else -1
+    closing = text.find(b"</Id>", opening)
+    if activity < 0 or opening < 0 or closing < 0:
+        raise ActivityFileError(path, "holds no <Activity> with an <Id> start time.")
+    seconds = unix_from_iso([text[opening + 4 : closing].decode("utf-8", "replace")])[0]
+    if np.isnan(seconds):
+        raise ActivityFileError(path, "its activity <Id> is not a readable start time.")
+    sport_at = text.find(b'Sport="', activity)
+    sport = None
+    if 0 <= sport_at < opening:
+        sport = text[sport_at + 7 : text.find(b'"', sport_at + 7)].decode("utf-8", "replace")
+    return utc_from_unix(float(seconds)), sport_from_word(sport)
