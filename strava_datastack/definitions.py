@@ -7,6 +7,8 @@ from dagster_dlt import DagsterDltResource
 from strava_datastack.defs.automation import (
     daily_refresh,
     explain_run_failure,
+    import_files,
+    import_folder_sensor,
     ingest_and_transform,
     resume_budget_stopped_runs,
 )
@@ -17,17 +19,19 @@ from strava_datastack.defs.checks import (
 from strava_datastack.defs.dbt.assets import strava_dbt
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.evidence.assets import evidence_site
+from strava_datastack.defs.files.assets import files_import
 from strava_datastack.defs.ingest.assets import strava_ingest
 from strava_datastack.defs.ingest.reconcile import reconcile, weekly_reconcile
 from strava_datastack.defs.writer_pool import WriterPool
 
 defs = dg.Definitions(
-    assets=[strava_ingest, strava_dbt, evidence_site],
+    assets=[strava_ingest, files_import, strava_dbt, evidence_site],
     asset_checks=[activities_row_counts, totals_match_strava],
-    jobs=[ingest_and_transform, reconcile],
+    jobs=[ingest_and_transform, import_files, reconcile],
     schedules=[daily_refresh, weekly_reconcile],
     sensors=[
         resume_budget_stopped_runs,
+        import_folder_sensor,
         explain_run_failure,
         # Dagster creates this sensor stopped; the site's rebuild after new marts depends on it.
         dg.AutomationConditionSensorDefinition(

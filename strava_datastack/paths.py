@@ -41,3 +41,18 @@ def dlt_pipelines_dir() -> Path:
 
 def budget_ledger_path() -> Path:
     return data_dir() / "budget_ledger.json"
+
+
+def import_dir() -> Path:
+    """Where the user drops Strava's export ZIP and activity files (FIT, GPX, TCX).
+
+    ``STRAVA_DATASTACK_IMPORT_DIR`` overrides the default ``<data dir>/import``; pointing it at a
+    device's sync folder imports that folder's files as they arrive.
+    """
+    configured = os.environ.get("STRAVA_DATASTACK_IMPORT_DIR")
+    return Path(configured).resolve() if configured else data_dir() / "import"
+
+
+def import_index_path() -> Path:
+    """The import folder's index: which day each file covers, so no file is parsed twice."""
+    return data_dir() / "import_index.sqlite"

@@ -1,11 +1,15 @@
 """What keeps the warehouse fresh without anyone clicking: the daily refresh, resuming backfills
 the daily budget stopped, and a plain-words note on every failed run."""
 
+import hashlib
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
+
+from strava_datastack import paths
+from strava_datastack.defs.partitions import daily_partitions
 
 from strava_datastack.defs.ingest.assets import (
     TAG_BUDGET_STOPPED,
@@ -14,6 +18,9 @@ from strava_datastack.defs.ingest.assets import (
     TAG_DAILY_REFRESH,
     TAG_RESUME_AFTER,
 )
+from strava_datastack.files.activity_file import peek_start
+from strava_datastack.files.file_index import FileIndex
+from strava_datastack.files.import_folder import scan as scan_import_folder
 from strava_datastack.strava.budget import budget_clock
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -25,6 +32,13 @@ ingest_and_transform = dg.define_asset_job(
     "ingest_and_transform",
     selection=dg.AssetSelection.groups("ingest", "transform"),
     description="Strava → warehouse → dbt models for a range of days, in one run.",
+)
+
+import_files = dg.define_asset_job(
+    "import_files",
+    selection=dg.AssetSelection.groups("files", "transform"),
+    description="Import folder (export archive, FIT/GPX/TCX files) → warehouse → dbt models for "
+    "a range of days, in one run. No Strava request.",
 )
 
 
@@ -101,6 +115,62 @@ def resume_budget_stopped_runs(context: dg.SensorEvaluationContext) -> Iterator[
         yield dg.RunRequest(run_key=f"resume-{run.run_id}", tags=tags)
     if waiting:
         context.update_cursor(f"{waiting} stopped runs waiting for the budget reset")
+
+
+def import_range(days: set[date], first_day: date, last_day: date) -> tuple[str, str] | None:
+    """The partition range one import run covers: every changed day, within the partitions."""
+    inside = [day for day in days if first_day <= day <= last_day]
+    if not inside:
+        return None
+    return min(inside).isoformat(), max(inside).isoformat()
+
+
+@dg.sensor(
+    job=import_files,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Imports new or changed files of the import folder (STRAVA_DATASTACK_IMPORT_DIR): "
+    "one run over the days they cover.",
+)
+def import_folder_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
+    """Watches the import folder; launches ONE run over exactly the days new files cover.
+
+    The index remembers every file by size, time and content hash, so a tick only looks inside
+    files it has not seen, and a file dropped again unchanged launches nothing.
+    """
+    folder = paths.import_dir()
+    if not folder.is_dir():
+        yield dg.SkipReason(
+            f"No import folder at {folder}: create it and drop Strava's export ZIP or activity "
+            "files (.fit, .gpx, .tcx, gzipped or not) into it."
+        )
+        return
+    scan = scan_import_folder(folder)
+    changes = FileIndex(paths.import_index_path()).refresh(
+        scan.items, peek_start, refused=scan.problems
+    )
+    if not changes.any:
+        yield dg.SkipReason(f"Nothing new in {folder}.")
+        return
+    partitions = daily_partitions.get_partition_keys()
+    first_day, last_day = date.fromisoformat(partitions[0]), date.fromisoformat(partitions[-1])
+    outside = sorted(day for day in changes.days if not first_day <= day <= last_day)
+    if outside:
+        context.log.warning(
+            f"{len(outside)} days of imported files lie before the first partition "
+            f"({first_day}), from {outside[0]}: set STRAVA_DATASTACK_HISTORY_START to "
+            f"{outside[0]} or earlier to import them."
+        )
+    day_range = import_range(changes.days, first_day, last_day)
+    if day_range is None:
+        return
+    fingerprint = hashlib.sha256(
+        "\n".join(sorted(changes.new + changes.changed + changes.removed)).encode()
+    ).hexdigest()[:16]
+    yield dg.RunRequest(
+        run_key=f"import-{day_range[0]}-{day_range[1]}-{fingerprint}",
+        tags={RANGE_START: day_range[0], RANGE_END: day_range[1]},
+    )
 
 
 FAILURE_HINTS = {

@@ -1,5 +1,7 @@
-"""Activity files (FIT, GPX, TCX, gzipped or not) read into the shapes of Strava's streams and laps.
+"""The import folder: Strava's export archive and device files (FIT, GPX, TCX), zero requests.
 
-`activity_file.parse_activity_file` is the one entry point; `derived` computes what Strava's API
-detail gives and a file does not (moving time, elevation gain, splits, best efforts).
+`import_folder.scan` finds what the folder holds (ZIPs read in place), `activities_csv` reads the
+archive's CSV in any language, `file_index` remembers which day each file covers,
+`activity_file.parse_activity_file` reads one file into Strava-shaped samples and laps, `derived`
+computes what Strava's API detail gives and a file does not, and `load` imports a window.
 """

@@ -179,6 +179,18 @@ class FileIndex:
         return {"start_date": start.isoformat(), "day": start.date().isoformat(),
                 "sport_type": sport, "status": "ok", "reason": None}
 
+    def mark_problem(self, key: str, reason: str) -> None:
+        """Records that an indexed file failed to load (its peek was fine, its parse was not).
+
+        It then stays out of `items_for_days` until it changes, so a broken file is reported
+        once instead of being parsed again by every run.
+        """
+        with closing(self._connect()) as con, con:
+            con.execute(
+                "update import_items set status = 'problem', reason = ? where key = ?",
+                (reason, key),
+            )
+
     def _select(self, where: str, params: tuple = ()) -> list[IndexedItem]:
         with closing(self._connect()) as con:
             rows = con.execute(f"select * from import_items where {where} order by start_date, key",

@@ -37,6 +37,7 @@ class FetchOptions:
     details: bool = True
     streams: bool = True
     zones: bool = False
+    details_for_imported: bool = False
 
     def cost_per_activity(self, manual: bool) -> int:
         # A manual entry has no streams (Strava answers 404), so never pay for asking.
@@ -104,6 +105,9 @@ class WarehouseState:
     detail_fingerprints: dict[int, str] = field(default_factory=dict)
     with_streams: set[int] = field(default_factory=set)
     with_zones: set[int] = field(default_factory=set)
+    # Activities whose samples (and summary) came from the import folder: the archive's rows
+    # and Strava activities the dbt models matched to a loose device file.
+    imported: set[int] = field(default_factory=set)
     listing_covers: datetime | None = None  # listed_at of a listing that covers the window
     stored_summaries: list[dict[str, Any]] = field(default_factory=list)
     athlete_complete: bool = False  # athlete, zones and stats loaded
@@ -170,6 +174,7 @@ def read_warehouse_state(
 
         state.with_streams = loaded_ids("activity_streams")
         state.with_zones = loaded_ids("activity_zones")
+        state.imported = _imported_ids(con, start, end)
         columns = [
             c[0]
             for c in con.execute(
@@ -205,6 +210,40 @@ def read_warehouse_state(
     return state
 
 
+def _imported_ids(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> set[int]:
+    """Ids of the window's activities whose data the import folder already gave the warehouse.
+
+    Rows of the export archive carry Strava's id; a loose device file carries none, and counts
+    once the dbt models have matched it to a Strava activity (`int_file_activity_matches`).
+    """
+    schemas = {
+        (schema, table)
+        for schema, table in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+    ids: set[int] = set()
+    if ("files", "activities") in schemas:
+        ids |= {
+            row[0]
+            for row in con.execute(
+                "select activity_id from files.activities where origin = 'archive' "
+                "and start_date >= ? and start_date < ?",
+                [start, end],
+            ).fetchall()
+        }
+    if ("intermediate", "int_file_activity_matches") in schemas:
+        ids |= {
+            row[0]
+            for row in con.execute(
+                "select activity_id from intermediate.int_file_activity_matches "
+                "where start_at_utc >= ? and start_at_utc < ?",
+                [start, end],
+            ).fetchall()
+        }
+    return ids
+
+
 # --- making the plan ------------------------------------------------------------------------
 
 
@@ -216,6 +255,20 @@ def _work_for(
         activity_id = row["id"]
         fingerprint = row["summary_fingerprint"]
         changed = state.detail_fingerprints.get(activity_id) != fingerprint
+        if activity_id in state.imported:
+            # Samples, laps and the summary came from the import folder; the detail adds only
+            # Strava's own fields (segment efforts, suffer score, PR ranks), if asked for.
+            item = ActivityWork(
+                activity_id=activity_id,
+                day=row["start_date"].date(),
+                detail=options.details_for_imported and changed,
+                streams=False,
+                zones=False,
+                fingerprint=fingerprint,
+            )
+            if item.cost:
+                work.append(item)
+            continue
         item = ActivityWork(
             activity_id=activity_id,
             day=row["start_date"].date(),

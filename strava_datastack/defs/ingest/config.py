@@ -16,6 +16,10 @@ class IngestConfig(dg.Config):
     fetch_zones: bool = False
     """GET /activities/{id}/zones: Strava's own time in zones (1 request). Off by default:
     the dbt models compute time in zones from the streams and the athlete's zones."""
+    fetch_details_for_imported: bool = False
+    """GET /activities/{id} also for activities the import folder already holds (1 request
+    each): adds Strava's own fields a file lacks (segment efforts, suffer score, best-effort PR
+    ranks). Off by default: an imported activity then costs no request beyond the list pages."""
     daily_refresh_reserve: float = DEFAULT_RESERVE_SHARE
     """Share of the daily read budget that runs other than the daily refresh leave unspent."""
     reuse_listings: bool = True
@@ -26,5 +30,8 @@ class IngestConfig(dg.Config):
 
     def fetch_options(self) -> FetchOptions:
         return FetchOptions(
-            details=self.fetch_details, streams=self.fetch_streams, zones=self.fetch_zones
+            details=self.fetch_details,
+            streams=self.fetch_streams,
+            zones=self.fetch_zones,
+            details_for_imported=self.fetch_details_for_imported,
         )

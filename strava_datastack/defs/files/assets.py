@@ -1,0 +1,96 @@
+"""The import folder → DuckDB: daily-partitioned dlt assets fed by files, not by requests.
+
+A partition is one UTC day of activity start times, the same days as the Strava API assets, so
+the dbt models downstream see one history whichever way an activity arrived.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.writer_pool import WriterPool
+from strava_datastack.files.load import DATASET_NAME, PIPELINE_NAME, load_files_window
+from strava_datastack.files.source import files_source
+
+DESCRIPTIONS = {
+    "activities": "One row per imported activity: an activities.csv row of the export archive "
+    "(with Strava's id and numbers) or a loose device file (id derived from the file).",
+    "archive_activities": "Every column of the export archive's activities.csv, typed by position.",
+    "activity_streams": "The original files' samples (FIT, GPX, TCX), one row per sample.",
+    "activity_laps": "Laps recorded in the files (FIT and TCX laps; one lap otherwise).",
+    "activity_splits": "Metric and mile splits computed from the files' distance and time.",
+    "activity_best_efforts": "Best efforts (400 m ... marathon) computed from the samples.",
+    "gear": "Bikes and shoes from the archive's bikes.csv and shoes.csv.",
+}
+
+
+class FilesTranslator(DagsterDltTranslator):
+    """Keys assets `files/<table>`, the dbt sources of the same name map onto them."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        name = data.resource.name
+        return spec.replace_attributes(
+            key=dg.AssetKey([DATASET_NAME, name]),
+            deps=[],
+            group_name="files",
+            description=DESCRIPTIONS.get(name, f"Imported {name}."),
+            kinds={"dlt", "duckdb"},
+            owners=["team:strava-datastack"],
+        )
+
+
+@dlt_assets(
+    dlt_source=files_source(None),
+    dlt_pipeline=dlt.pipeline(
+        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET_NAME
+    ),
+    name="files_import",
+    dagster_dlt_translator=FilesTranslator(),
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_WRITER_POOL,
+)
+def files_import(
+    context: dg.AssetExecutionContext,
+    writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
+) -> Iterator[Any]:
+    """Imports the activities of the run's days from the import folder (no Strava request).
+
+    A file that cannot be read is reported (here, in the run log, and on the Data status page)
+    and skipped; the other files of the window load.
+    """
+    window = context.partition_time_window
+    load = load_files_window(window.start, window.end, log=context.log.info)
+    for problem in load.problems:
+        context.log.warning(f"Not imported: {problem['file_key']}: {problem['reason']}")
+    metadata = {
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "import_folder": str(load.folder),
+        "files_in_window": load.files_in_window,
+        "files_parsed": load.files_parsed,
+        "activities_imported": load.activities,
+        "samples_imported": load.samples,
+        "strava_requests": 0,
+        "files_not_imported": len(load.problems),
+    }
+    if load.problems:
+        metadata["problems"] = dg.MetadataValue.md(
+            "\n".join(f"- `{p['file_key']}`: {p['reason']}" for p in load.problems[:50])
+        )
+    for key in sorted(context.selected_asset_keys):
+        table = key.path[-1]
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                **metadata,
+                "rows_loaded": load.row_counts.get(table, 0),
+                "dagster/table_name": f"{DATASET_NAME}.{table}",
+            },
+        )
