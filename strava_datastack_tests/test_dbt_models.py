@@ -569,9 +569,15 @@ AS_OF = "2025-01-08"  # "today" for year-to-date, calendars and current streaks
 
 
 def run_dbt(
-    work: Path, warehouse: Path, command: list[str], dbt_vars: dict[str, str] | None = None
+    work: Path,
+    warehouse: Path,
+    command: list[str],
+    dbt_vars: dict[str, str] | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs the venv's dbt on `warehouse`, with target and logs inside `work` (no collisions)."""
+    """Runs the venv's dbt on `warehouse`, with target and logs inside `work` (no collisions).
+
+    `check=False` for a run expected to fail (a data test finding bad rows)."""
     dbt = Path(sys.executable).parent / "dbt"
     args = [
         str(dbt), *command,
@@ -583,7 +589,8 @@ def run_dbt(
     ]  # fmt: skip
     env = {**os.environ, "STRAVA_DATASTACK_WAREHOUSE": str(warehouse)}
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    if check:
+        assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     return result
 
 
@@ -657,7 +664,7 @@ def test_weekly_and_yearly_totals(built: Path) -> None:
         """
         select week_start::varchar, iso_year, iso_week, sport_group, activity_count,
             distance_km, moving_time_s
-        from marts.sport_totals_weekly order by week_start, sport_group
+        from marts.rpt_sport_totals_weekly order by week_start, sport_group
         """,
     )
     assert weekly == [
@@ -672,7 +679,7 @@ def test_weekly_and_yearly_totals(built: Path) -> None:
     ]
     yearly = query(
         built,
-        "select year, sport_group, activity_count, distance_km from marts.sport_totals_yearly "
+        "select year, sport_group, activity_count, distance_km from marts.rpt_sport_totals_yearly "
         "order by year, sport_group",
     )
     assert yearly == [
@@ -694,7 +701,7 @@ def test_year_to_date_against_last_year(built: Path) -> None:
             """
             select sport_group, ytd_activity_count, ytd_distance_km, last_ytd_activity_count,
                 last_ytd_distance_km
-            from marts.sport_ytd_comparison
+            from marts.rpt_sport_ytd_comparison
             """,
         )
     }
@@ -705,7 +712,7 @@ def test_year_to_date_against_last_year(built: Path) -> None:
     cumulative = query(
         built,
         """
-        select cumulative_distance_km from marts.sport_ytd_cumulative
+        select cumulative_distance_km from marts.rpt_sport_ytd_cumulative
         where sport_group = 'all' and date_day in ('2024-12-31', '2025-01-08')
         order by date_day
         """,
@@ -843,6 +850,33 @@ def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) ->
     ) == [(102,)]
     run_dbt(tmp_path, warehouse, ["run"])  # no window: everything
     assert query(warehouse, sql) == [(102, 20, 999), (109, 10, 150)]
+
+
+def test_stream_data_tests_check_only_the_run_window(built: Path, tmp_path: Path) -> None:
+    """`where: "__in_run_window__"` (macros/run_window_tests.sql): a daily run tests the
+    activities of its day, a full build every activity."""
+    warehouse = tmp_path / "strava.duckdb"
+    warehouse.write_bytes(built.read_bytes())
+    con = duckdb.connect(str(warehouse))
+    # A duplicate sample of run 101, which started on 2024-12-30 (UTC).
+    con.execute(
+        "insert into marts.fct_activity_stream_samples select * "
+        "from marts.fct_activity_stream_samples where activity_id = 101 and sample_index = 0"
+    )
+    con.close()
+
+    def unique_samples_test(dbt_vars: dict[str, str] | None) -> str:
+        run_dbt(tmp_path, warehouse, ["test", "--select", "fct_activity_stream_samples"],
+                dbt_vars, check=False)  # fmt: skip
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+        (status,) = [
+            r["status"] for r in results["results"] if ".unique_combination_" in r["unique_id"]
+        ]
+        return status
+
+    assert unique_samples_test({"window_start": "2024-12-31", "window_end": "2025-01-01"}) == "pass"
+    assert unique_samples_test({"window_start": "2024-12-30", "window_end": "2024-12-31"}) == "fail"
+    assert unique_samples_test(None) == "fail"
 
 
 def test_models_build_before_dlt_created_any_table(tmp_path: Path) -> None:

@@ -6,10 +6,13 @@ commit: the diff then shows the graph change to the reviewer.
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
 from strava_datastack.definitions import defs
+from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.partitions import daily_partitions, history_start
 
 INGEST = {
@@ -37,11 +40,9 @@ STAGING = {
     "staging/stg_strava__athlete_zones",
     "staging/stg_strava__gear",
 }
-INTERMEDIATE = {
-    "intermediate/int_activity_training_load",
-    "intermediate/int_daily_distance_by_sport",
-    "intermediate/int_daily_training_load",
-}
+# None today: training load and daily distances read marts, so they are marts
+# (test_dbt_layers_flow_one_way).
+INTERMEDIATE: set[str] = set()
 MARTS = {
     "marts/dim_athlete",
     "marts/dim_calendar",
@@ -52,6 +53,7 @@ MARTS = {
     "marts/fct_activity_splits",
     "marts/fct_activity_stream_metrics",
     "marts/fct_activity_stream_samples",
+    "marts/fct_activity_training_load",
     "marts/fct_activity_zones",
     "marts/fct_best_efforts",
     "marts/fct_fitness_daily",
@@ -65,12 +67,12 @@ MARTS = {
     "marts/rpt_power_curve",
     "marts/rpt_streak_summary",
     "marts/rpt_zones_weekly",
-    "marts/sport_totals_daily",
-    "marts/sport_totals_monthly",
-    "marts/sport_totals_weekly",
-    "marts/sport_totals_yearly",
-    "marts/sport_ytd_comparison",
-    "marts/sport_ytd_cumulative",
+    "marts/rpt_sport_totals_daily",
+    "marts/rpt_sport_totals_monthly",
+    "marts/rpt_sport_totals_weekly",
+    "marts/rpt_sport_totals_yearly",
+    "marts/rpt_sport_ytd_comparison",
+    "marts/rpt_sport_ytd_cumulative",
 }
 BI = {"evidence/site"}
 TRANSFORM = STAGING | INTERMEDIATE | MARTS
@@ -141,6 +143,44 @@ def test_dependencies(graph):
     # The site is built from every mart, and from nothing else.
     assert parents(graph, "evidence/site") == MARTS
     assert not graph.get(key("evidence/site")).child_keys
+
+
+def test_dbt_layers_flow_one_way():
+    """On the manifest dbt wrote: staging reads Strava tables, intermediate models read staging or
+    other intermediates (never a mart), marts read anything but the raw tables. The layer is the
+    model's folder, and its schema must match it, so a model filed in the wrong folder is caught
+    as well as one reading the wrong layer."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        unique_id: node
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "model"
+    }
+    # fqn is [project, folder under models/, ..., name]; a source's unique_id starts "source."
+    layer = {unique_id: node["fqn"][1] for unique_id, node in models.items()}
+    allowed_parents = {
+        "staging": {"source"},
+        "intermediate": {"staging", "intermediate"},
+        "marts": {"staging", "intermediate", "marts"},
+    }
+    assert set(layer.values()) <= set(allowed_parents), sorted(set(layer.values()))
+    assert {f"{node['schema']}/{node['name']}" for node in models.values()} >= TRANSFORM
+    intermediate_reading_marts = sorted(
+        node["name"]
+        for unique_id, node in models.items()
+        if layer[unique_id] == "intermediate"
+        and any(layer.get(parent) == "marts" for parent in node["depends_on"]["nodes"])
+    )
+    assert intermediate_reading_marts == [], "intermediate models must not read marts"
+    for unique_id, node in models.items():
+        assert node["schema"] == layer[unique_id], f"{node['name']} is built outside its layer"
+        parent_layers = {
+            layer.get(parent, parent.split(".")[0]) for parent in node["depends_on"]["nodes"]
+        }
+        assert parent_layers, f"{node['name']} reads nothing"
+        assert parent_layers <= allowed_parents[layer[unique_id]], (
+            f"{layer[unique_id]} model {node['name']} reads {sorted(parent_layers)}"
+        )
 
 
 def test_every_mart_is_fed_by_ingestion(graph):

@@ -42,7 +42,7 @@ def test_demo_loads_models_and_builds_the_site(data_dir, dagster_home):
     assert con.execute("select count(*) from strava.activities").fetchone()[0] == activities
     assert con.execute("select count(*) from marts.fct_activities").fetchone()[0] == activities
     assert con.execute("select count(*) from strava.activity_streams").fetchone()[0] > 1000
-    (as_of,) = con.execute("select max(as_of_date) from marts.sport_ytd_comparison").fetchone()
+    (as_of,) = con.execute("select max(as_of_date) from marts.rpt_sport_ytd_comparison").fetchone()
     (count,) = con.execute(
         "select count(*) from marts.fct_activities where local_year = ?", [as_of.year]
     ).fetchone()

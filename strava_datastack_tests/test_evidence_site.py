@@ -605,7 +605,7 @@ def test_units_follow_measurement_preference(tmp_path):
 def test_home_page_shows_this_years_distance_and_count(built_site):
     build, warehouse = built_site
     con = duckdb.connect(str(warehouse), read_only=True)
-    (as_of,) = con.execute("select max(as_of_date) from marts.sport_ytd_comparison").fetchone()
+    (as_of,) = con.execute("select max(as_of_date) from marts.rpt_sport_ytd_comparison").fetchone()
     km, count = con.execute(
         "select sum(distance_km), count(*) from marts.fct_activities where local_year = ?",
         [as_of.year],

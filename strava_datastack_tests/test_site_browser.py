@@ -171,7 +171,7 @@ def open_page(site, browser_context):
 
 
 def test_home(open_page, wh):
-    (as_of,) = wh("select max(as_of_date) from marts.sport_ytd_comparison")[0]
+    (as_of,) = wh("select max(as_of_date) from marts.rpt_sport_ytd_comparison")[0]
     km, count = wh(
         "select sum(distance_km), count(*) from marts.fct_activities where local_year = ?",
         as_of.year,

@@ -2,7 +2,6 @@
 {% macro activity_totals() -%}
         count(*) as activity_count,
         sum(distance_km) as distance_km,
-        sum(distance_mi) as distance_mi,
         cast(sum(moving_time_s) as bigint) as moving_time_s,
         sum(moving_time_s) / 3600.0 as moving_time_h,
         sum(elapsed_time_s) / 3600.0 as elapsed_time_h,

@@ -29,18 +29,26 @@ create or replace temp view athlete_units as
 
 create or replace temp macro is_imperial() as
     (select any_value(measurement_preference) = 'feet' from athlete_units);
--- kilometres -> km or miles
-create or replace temp macro dist(km) as
-    km / (case when is_imperial() then 1.609344 else 1.0 end);
--- metres (elevation) -> m or ft
-create or replace temp macro elev(m) as
-    m * (case when is_imperial() then 3.280839895 else 1.0 end);
--- km/h -> km/h or mph
-create or replace temp macro speed(kmh) as
-    kmh / (case when is_imperial() then 1.609344 else 1.0 end);
--- min/km -> a duration per km or per mile as a fraction of a day, so pages format it '[m]:ss'
-create or replace temp macro pace(min_per_km) as
-    min_per_km * (case when is_imperial() then 1.609344 else 1.0 end) / 1440.0;
+-- The marts are metric (km, m, km/h, min/km); these are the only metric -> imperial
+-- conversions of the project. The `_in` forms take the unit system as an argument (splits come
+-- in both, per split); the short forms follow the athlete's preference.
+-- kilometres -> km, or miles when `imperial`
+create or replace temp macro dist_in(km, imperial) as
+    km / (case when imperial then 1.609344 else 1.0 end);
+-- metres (elevation) -> m, or ft when `imperial`
+create or replace temp macro elev_in(m, imperial) as
+    m * (case when imperial then 3.280839895 else 1.0 end);
+-- km/h -> km/h, or mph when `imperial`
+create or replace temp macro speed_in(kmh, imperial) as
+    kmh / (case when imperial then 1.609344 else 1.0 end);
+-- min/km -> a duration per km (or per mile when `imperial`) as a fraction of a day, so pages
+-- format it '[m]:ss'
+create or replace temp macro pace_in(min_per_km, imperial) as
+    min_per_km * (case when imperial then 1.609344 else 1.0 end) / 1440.0;
+create or replace temp macro dist(km) as dist_in(km, is_imperial());
+create or replace temp macro elev(m) as elev_in(m, is_imperial());
+create or replace temp macro speed(kmh) as speed_in(kmh, is_imperial());
+create or replace temp macro pace(min_per_km) as pace_in(min_per_km, is_imperial());
 -- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages
 create or replace temp macro dur(s) as
     s / 86400.0;

@@ -4,14 +4,13 @@ select
     units,
     split,
     distance_m,
+    -- in the split's own units (km or miles), whatever the athlete prefers
+    dist_in(distance_m / 1000.0, units = 'standard') as split_distance,
     dur(moving_time_s) as moving_time,
-    elevation_difference_m * (case when units = 'standard' then 3.280839895 else 1.0 end)
-        as elevation_difference,
-    avg_speed_kmh * (case when units = 'standard' then 1 / 1.609344 else 1.0 end) as avg_speed,
-    pace_min_per_km * (case when units = 'standard' then 1.609344 else 1.0 end) / 1440.0
-        as pace,
-    grade_adjusted_pace_min_per_km * (case when units = 'standard' then 1.609344 else 1.0 end)
-        / 1440.0 as grade_adjusted_pace,
+    elev_in(elevation_difference_m, units = 'standard') as elevation_difference,
+    speed_in(avg_speed_kmh, units = 'standard') as avg_speed,
+    pace_in(pace_min_per_km, units = 'standard') as pace,
+    pace_in(grade_adjusted_pace_min_per_km, units = 'standard') as grade_adjusted_pace,
     avg_heartrate,
     pace_zone
 from marts.fct_activity_splits

@@ -1,4 +1,4 @@
--- Monthly totals per sport group (marts.sport_totals_monthly).
+-- Monthly totals per sport group (marts.rpt_sport_totals_monthly).
 select
     month_start,
     year,
@@ -11,4 +11,4 @@ select
     elev(elevation_gain_m) as elevation,
     kilojoules,
     calories
-from marts.sport_totals_monthly
+from marts.rpt_sport_totals_monthly

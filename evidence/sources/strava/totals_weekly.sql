@@ -1,4 +1,4 @@
--- Weekly totals per sport group (marts.sport_totals_weekly).
+-- Weekly totals per sport group (marts.rpt_sport_totals_weekly).
 select
     week_start,
     iso_year,
@@ -9,4 +9,4 @@ select
     dist(distance_km) as distance,
     moving_time_h as moving_hours,
     elev(elevation_gain_m) as elevation
-from marts.sport_totals_weekly
+from marts.rpt_sport_totals_weekly

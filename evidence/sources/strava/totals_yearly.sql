@@ -1,4 +1,4 @@
--- Yearly totals per sport group (marts.sport_totals_yearly).
+-- Yearly totals per sport group (marts.rpt_sport_totals_yearly).
 select
     year,
     sport_group,
@@ -9,4 +9,4 @@ select
     elev(elevation_gain_m) as elevation,
     kilojoules,
     calories
-from marts.sport_totals_yearly
+from marts.rpt_sport_totals_yearly

@@ -1,5 +1,5 @@
 -- Year to date against last year to the same day, per sport group and 'all'
--- (marts.sport_ytd_comparison).
+-- (marts.rpt_sport_ytd_comparison).
 select
     as_of_date,
     last_year_as_of_date,
@@ -14,4 +14,4 @@ select
     last_ytd_moving_time_h as last_ytd_moving_hours,
     elev(last_ytd_elevation_gain_m) as last_ytd_elevation,
     distance_change_pct / 100.0 as distance_change
-from marts.sport_ytd_comparison
+from marts.rpt_sport_ytd_comparison

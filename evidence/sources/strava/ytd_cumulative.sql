@@ -1,4 +1,4 @@
--- Cumulative totals through each day of each year (marts.sport_ytd_cumulative).
+-- Cumulative totals through each day of each year (marts.rpt_sport_ytd_cumulative).
 select
     year,
     date_day,
@@ -9,4 +9,4 @@ select
     dist(cumulative_distance_km) as distance,
     cumulative_moving_time_h as moving_hours,
     elev(cumulative_elevation_gain_m) as elevation
-from marts.sport_ytd_cumulative
+from marts.rpt_sport_ytd_cumulative

@@ -42,7 +42,6 @@ final as (
         -- distance, time, elevation
         activities.distance_m,
         activities.distance_m / 1000.0 as distance_km,
-        activities.distance_m / 1609.344 as distance_mi,
         activities.moving_time_s,
         activities.elapsed_time_s,
         activities.moving_time_s / 3600.0 as moving_time_h,

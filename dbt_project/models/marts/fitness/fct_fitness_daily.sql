@@ -7,9 +7,21 @@
 
 with recursive
 
+activity_loads as (
+
+    select * from {{ ref('fct_activity_training_load') }}
+
+),
+
 daily_load as (
 
-    select * from {{ ref('int_daily_training_load') }}
+    select
+        local_date,
+        sum(training_load) as training_load,
+        count(*) as activity_count
+
+    from activity_loads
+    group by local_date
 
 ),
 

@@ -2,14 +2,20 @@
     Eddington number E: the largest E such that on at least E days the athlete covered at least
     E (km or miles) in one sport, per sport and unit (rides in km and miles, runs in km), with
     how many more days at or above E + 1 the next number needs. Distances of several activities
-    of a sport on one local day add up.
+    of a sport on one local day add up (rpt_sport_totals_daily).
+
+    Marts are metric and the site converts what it shows into the athlete's units
+    (evidence/sources/strava/initialize.sql). The Eddington number in miles is the one
+    exception: it is a different number, not the km one converted, so it is counted here from
+    each day's distance in miles (1 mi = 1.609344 km).
 -#}
 
 with
 
 daily as (
 
-    select * from {{ ref('int_daily_distance_by_sport') }}
+    select local_date, sport_group, distance_km
+    from {{ ref('rpt_sport_totals_daily') }}
 
 ),
 
@@ -20,7 +26,7 @@ measures as (
 
     union all
 
-    select 'ride', 'mi', local_date, distance_mi
+    select 'ride', 'mi', local_date, distance_km / 1.609344
     from daily where sport_group = 'ride'
 
     union all
