@@ -1,0 +1,137 @@
+"""The export archive as a user imports it: dropped into the import folder, materialized with
+`dagster asset materialize --partition-range` in a subprocess, then topped up through the API.
+
+The archive is the emulator's own (its files agree with what its API serves), so every count and
+distance can be checked against the emulator's athlete.
+"""
+
+import math
+import shutil
+import zipfile
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from strava_datastack.emulator.archive import write_archive
+from strava_datastack_tests.conftest import REPO_ROOT
+from strava_datastack_tests.test_cli_materialize import materialize
+
+FIRST_DAY, LAST_DAY = "2025-06-01", "2025-06-14"
+RANGE = f"{FIRST_DAY}...{LAST_DAY}"
+FILES_AND_ACTIVITIES = 'group:files or +key:"marts/fct_activities"'
+API_AND_ACTIVITIES = 'group:ingest or +key:"marts/fct_activities"'
+
+
+def expected(emulator) -> dict[int, dict]:
+    return {
+        a["id"]: a
+        for a in emulator.athlete.activities
+        if FIRST_DAY <= a["start_date"][:10] <= LAST_DAY
+    }
+
+
+def rows(data_dir, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def import_archive(data_dir, locale: str):
+    folder = data_dir / "import"
+    folder.mkdir(exist_ok=True)
+    return write_archive(
+        folder, locale=locale, start=date.fromisoformat(FIRST_DAY), end=date.fromisoformat(LAST_DAY)
+    )
+
+
+@pytest.mark.parametrize("locale", ["en", "cs"])
+def test_archive_through_the_cli_gives_one_row_per_activity_and_no_request(
+    strava_env, data_dir, dagster_home, locale
+):
+    emulator = strava_env
+    archive = import_archive(data_dir, locale)
+    want = expected(emulator)
+    assert archive.activities == len(want)
+
+    result = materialize(FILES_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert emulator.usage()["total_requests"] == 0, "an import makes no Strava request"
+    instance = dg.DagsterInstance.get()
+    assert len(instance.get_runs()) == 1, "the range is one run"
+    days = {f"2025-06-{d:02d}" for d in range(1, 15)}
+    assert set(instance.get_materialized_partitions(dg.AssetKey(["files", "activities"]))) == days
+
+    marts = dict(
+        (row[0], row[1:])
+        for row in rows(
+            data_dir, "select activity_id, distance_m, sport_type from marts.fct_activities"
+        )
+    )
+    assert set(marts) == set(want), "one row per activity of the archive, manual entries too"
+    for activity_id, summary in want.items():
+        distance, sport = marts[activity_id]
+        assert math.isclose(distance, summary["distance"], abs_tol=0.5), activity_id
+        assert sport == summary["sport_type"], activity_id
+    recorded = [a for a in want.values() if not a["manual"]]
+    with_samples = {
+        row[0]
+        for row in rows(data_dir, "select distinct activity_id from files.activity_streams")
+    }
+    assert with_samples == {a["id"] for a in recorded}
+
+
+def test_archive_then_api_costs_list_pages_only_and_a_loose_copy_is_matched(
+    strava_env, data_dir, dagster_home
+):
+    emulator = strava_env
+    archive = import_archive(data_dir, "en")
+    # The same ride as a loose device file (no Strava id in it): e.g. the watch's sync folder.
+    want = expected(emulator)
+    ride = next(a for a in want.values() if not a["manual"] and a["sport_type"] == "Ride")
+    device = data_dir / "import" / "device"
+    device.mkdir()
+    with zipfile.ZipFile(archive.path) as zf:
+        member = next(n for n in zf.namelist() if n.startswith(f"activities/{ride['id']}."))
+        (device / member.rsplit("/", 1)[-1]).write_bytes(zf.read(member))
+
+    result = materialize(FILES_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert emulator.usage()["total_requests"] == 0
+
+    result = materialize(API_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # List pages (ceil(N/200) + the empty last page) and the athlete's own data (athlete, each
+    # gear item, zones, stats): not one request per activity.
+    list_pages = math.ceil(len(want) / 200) + 1
+    athlete_requests = 1 + len(emulator.athlete.gear) + 2
+    assert emulator.usage()["total_requests"] == list_pages + athlete_requests
+
+    ids = [row[0] for row in rows(data_dir, "select activity_id from marts.fct_activities")]
+    assert sorted(ids) == sorted(want), "archive, API and the loose copy: one row each"
+    matched = rows(
+        data_dir,
+        "select activity_id from intermediate.int_file_activity_matches",
+    )
+    assert matched == [(ride["id"],)]
+
+
+def test_a_broken_file_is_reported_and_the_rest_loads(strava_env, data_dir, dagster_home):
+    emulator = strava_env
+    import_archive(data_dir, "en")
+    shared = REPO_ROOT.parent / "shared" / "strava-export" / "fit"
+    shutil.copyfile(shared / "activity-unexpected-eof.fit", data_dir / "import" / "cut-short.fit")
+
+    result = materialize(FILES_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cut-short.fit" in result.stderr and "copy it from the device again" in result.stderr
+    loaded = {row[0] for row in rows(data_dir, "select activity_id from marts.fct_activities")}
+    assert loaded == set(expected(emulator))
+    instance = dg.DagsterInstance.get()
+    event = instance.get_latest_materialization_event(dg.AssetKey(["files", "activities"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["files_not_imported"].value == 1
+    assert "cut-short.fit" in metadata["problems"].value
