@@ -174,6 +174,30 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_archive(args: argparse.Namespace) -> int:
+    """Writes the demo athlete's Strava export archive (what a user downloads from Strava)."""
+    from datetime import date
+
+    from strava_datastack.emulator.archive import write_archive
+
+    started = time.monotonic()
+    summary = write_archive(
+        Path(args.out),
+        locale=args.locale,
+        start=date.fromisoformat(args.start) if args.start else None,
+        end=date.fromisoformat(args.end) if args.end else None,
+        zipped=not args.unpacked,
+        seed=args.seed,
+    )
+    files = ", ".join(f"{n} {suffix}" for suffix, n in summary.files.items())
+    print(
+        f"Wrote {summary.path} ({summary.bytes / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s"
+    )
+    print(f"  {summary.activities} activities {summary.start} .. {summary.end}, "
+          f"{summary.manual} manual (no file); files: {files}")  # fmt: skip
+    return 0
+
+
 def _pair(text: str) -> list[int]:
     first, second = text.split(",")
     return [int(first), int(second)]
@@ -202,6 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="the data folder (default: STRAVA_DATASTACK_DATA_DIR or data/)"
     )
     plan.set_defaults(func=cmd_plan)
+
+    archive = commands.add_parser(
+        "export-archive", help="write the demo athlete's Strava export archive"
+    )
+    archive.add_argument("--out", required=True, help="folder to write export_<id>.zip into")
+    archive.add_argument("--locale", choices=("en", "cs"), default="en")
+    archive.add_argument("--start", help="first day, YYYY-MM-DD (default: start of history)")
+    archive.add_argument("--end", help="last day, YYYY-MM-DD, included (default: today)")
+    archive.add_argument("--unpacked", action="store_true", help="a folder instead of a ZIP")
+    archive.add_argument("--seed", type=int, default=1, help="which synthetic athlete")
+    archive.set_defaults(func=cmd_export_archive)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
     serve.add_argument("--port", type=int, default=3000)

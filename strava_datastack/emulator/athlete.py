@@ -87,6 +87,12 @@ class SyntheticAthlete:
             activities, starts = self.activities, self._starts
         return activities[: bisect.bisect_right(starts, now.timestamp())]
 
+    def detail_extras(self, activity_id: int) -> dict | None:
+        """Detail-only fields (description, calories, device_name, ...) without building the
+        whole detail (its best efforts scan every sample), or None if unknown/deleted."""
+        pos = self._position(activity_id)
+        return None if pos is None else dict(self._extras[pos])
+
     def gear_by_id(self, gear_id: str) -> Gear | None:
         return next((g for g in self.gear if g.id == gear_id), None)
 
