@@ -20,7 +20,7 @@ from strava_datastack_tests.test_cli_materialize import materialize
 
 FIRST_DAY, LAST_DAY = "2025-06-01", "2025-06-14"
 RANGE = f"{FIRST_DAY}...{LAST_DAY}"
-FILES_AND_ACTIVITIES = 'group:files or +key:"marts/fct_activities"'
+FILES_AND_ACTIVITIES = 'group:files or (+key:"marts/fct_activities" and group:transform)'
 API_AND_ACTIVITIES = 'group:ingest or +key:"marts/fct_activities"'
 
 
