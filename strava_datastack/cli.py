@@ -12,17 +12,6 @@ from pathlib import Path
 
 from strava_datastack import paths
 
-DEMO_DAYS = 28
-
-
-def _use_repo_dagster_home() -> Path:
-    """DAGSTER_HOME defaults to the repository, whose dagster.yaml is the instance config."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths.REPO_ROOT))).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(paths.REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    return home
-
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     from strava_datastack.emulator import StravaEmulator
@@ -45,10 +34,55 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+# The demo athlete's export archive ends this many days before "today"; the API tops up the rest,
+# as for a user who downloaded their archive last week and connects the API today.
+DEMO_API_DAYS = 7
+DEMO_HISTORY_START = "2021-01-01"
+
+
+class _Stages:
+    """One line per stage of the demo, with its elapsed time."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self._stage_started = self.started
+
+    def begin(self, text: str) -> None:
+        self._stage_started = time.monotonic()
+        print(f"- {text} ...", flush=True)
+
+    def done(self, text: str) -> None:
+        print(f"  {text} ({time.monotonic() - self._stage_started:.0f} s)", flush=True)
+
+
+def _demo_archive(folder: Path, seed: int, end: datetime) -> tuple[Path, int]:
+    """The demo athlete's export archive in the import folder, written once per day and seed."""
+    from strava_datastack.emulator.archive import write_archive
+
+    marker = folder / f".demo-archive-{seed}-{end:%Y-%m-%d}"
+    zips = sorted(folder.glob("export_*.zip"))
+    if marker.exists() and zips:
+        return zips[0], int(marker.read_text())
+    for old in [*zips, *folder.glob(".demo-archive-*")]:
+        old.unlink()
+    summary = write_archive(
+        folder, start=datetime.fromisoformat(DEMO_HISTORY_START).date(), end=end.date(), seed=seed
+    )
+    marker.write_text(str(summary.activities))
+    return summary.path, summary.activities
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Emulator → dlt → dbt → Evidence for the last weeks of the demo athlete, as Dagster runs."""
+    """The demo athlete's whole history: the export archive, then the API for the last days."""
     os.environ.setdefault("STRAVA_DATASTACK_DATA_DIR", str(paths.REPO_ROOT / "data" / "demo"))
-    dagster_home = _use_repo_dagster_home()
+    # The demo's own Dagster instance, beside its data: a real account's instance (the
+    # repository's) never shows demo days as loaded.
+    dagster_home = paths.data_dir() / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(paths.REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    os.environ.setdefault("STRAVA_DATASTACK_HISTORY_START", DEMO_HISTORY_START)
+    os.environ.pop("STRAVA_DATASTACK_IMPORT_DIR", None)  # the demo's archive, not a real one
 
     import dagster as dg
 
@@ -56,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from strava_datastack.emulator import StravaEmulator
     from strava_datastack.warehouse import table_counts
 
-    started = time.monotonic()
+    stages = _Stages()
     # Each demo starts a fresh emulator: a refresh token it rotated last time, or the budget it
     # counted, belong to the previous one.
     paths.token_store_path().unlink(missing_ok=True)
@@ -64,27 +98,59 @@ def cmd_demo(args: argparse.Namespace) -> int:
     emulator = StravaEmulator(seed=args.seed).start()
     try:
         os.environ.update(emulator.env())
-        today = emulator.clock.now().astimezone(UTC).date()
-        first_day = today - timedelta(days=args.days - 1)
+        today = emulator.clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0)
+        archive_end = today - timedelta(days=args.api_days)
         print(f"Strava API emulator (demo athlete, seed {args.seed}) on {emulator.base_url}")
-        print(f"Loading {first_day} .. {today} through Dagster (instance: {dagster_home})")
+        print(f"Dagster instance: {dagster_home}")
+
+        stages.begin(f"Export archive of {DEMO_HISTORY_START} .. {archive_end:%Y-%m-%d}")
+        archive, archived = _demo_archive(paths.import_dir(), args.seed, archive_end)
+        stages.done(f"{archive} ({archived} activities)")
+
         instance = dg.DagsterInstance.get()
-        partitioned = dg.AssetSelection.groups("ingest", "transform")
-        result = dg.materialize(
-            defs.assets,
-            selection=partitioned,
-            instance=instance,
-            resources=defs.resources,
-            tags={
-                "dagster/asset_partition_range_start": first_day.isoformat(),
-                "dagster/asset_partition_range_end": today.isoformat(),
-                "strava-datastack/source": "demo",
-            },
-            raise_on_error=False,
+
+        def run(selection: dg.AssetSelection, first: datetime, last: datetime, what: str):
+            result = dg.materialize(
+                defs.assets,
+                selection=selection,
+                instance=instance,
+                resources=defs.resources,
+                tags={
+                    "dagster/asset_partition_range_start": f"{first:%Y-%m-%d}",
+                    "dagster/asset_partition_range_end": f"{last:%Y-%m-%d}",
+                    "strava-datastack/source": "demo",
+                },
+                raise_on_error=False,
+            )
+            if not result.success:
+                print(f"The {what} run {result.run_id} failed; see its logs in `dagster dev`.")
+            return result
+
+        stages.begin("Importing the archive through Dagster (files + dbt), no Strava request")
+        first_day = datetime.fromisoformat(DEMO_HISTORY_START)
+        imported = run(
+            dg.AssetSelection.groups("files", "transform"), first_day, archive_end, "import"
         )
-        if not result.success:
-            print(f"The load run {result.run_id} failed; see `uv run dagster dev` for its logs.")
+        if not imported.success:
             return 1
+        stages.done(f"run {imported.run_id}")
+
+        stages.begin(
+            f"Topping up {archive_end + timedelta(days=1):%Y-%m-%d} .. {today:%Y-%m-%d} "
+            "through the Strava API (ingest + dbt)"
+        )
+        topped = run(
+            dg.AssetSelection.groups("ingest", "transform"),
+            archive_end + timedelta(days=1),
+            today,
+            "API",
+        )
+        if not topped.success:
+            return 1
+        usage = emulator.usage()
+        stages.done(f"run {topped.run_id}, {usage['read_daily']} requests")
+
+        stages.begin("Building the Evidence site")
         site = dg.materialize(
             defs.assets,
             selection=dg.AssetSelection.groups("bi"),
@@ -94,30 +160,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise_on_error=False,
         )
         if not site.success:
-            print(f"The site run {site.run_id} failed; see `uv run dagster dev` for its logs.")
+            print(f"The site run {site.run_id} failed; see its logs in `dagster dev`.")
             return 1
-        usage = emulator.usage()
+        stages.done(str(paths.site_dir()))
     finally:
         emulator.stop()
 
     # Count in the snapshot: this process may still hold the live file open (dlt, dbt).
-    counts = table_counts(paths.warehouse_snapshot_path(), "strava")
-    marts = table_counts(paths.warehouse_snapshot_path(), "marts")
+    snapshot = paths.warehouse_snapshot_path()
+    api = table_counts(snapshot, "strava")
+    files = table_counts(snapshot, "files")
+    marts = table_counts(snapshot, "marts")
     print()
-    print(f"Done in {time.monotonic() - started:.0f} s. Runs {result.run_id} and {site.run_id}.")
-    print(f"Strava API requests used: {usage['read_daily']} (of the default 1,000 a day)")
-    print(f"Activities loaded: {counts.get('activities', 0)}")
+    print(f"Done in {time.monotonic() - stages.started:.0f} s.")
     print(
-        "Rows per raw table: "
-        + ", ".join(f"{t} {n}" for t, n in counts.items() if not t.startswith("_dlt"))
+        f"From the export archive: {files.get('activities', 0)} activities, "
+        f"{files.get('activity_streams', 0):,} samples, 0 Strava requests"
     )
+    print(
+        f"From the Strava API:     {api.get('activities', 0)} activities listed, "
+        f"{usage['read_daily']} requests (of the default 1,000 a day)"
+    )
+    print(f"Activities loaded: {marts.get('fct_activities', 0)}")
     print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
-    print(f"Warehouse: {paths.warehouse_path()}  (try: duckdb -readonly {paths.warehouse_path()})")
+    print(f"Warehouse: {paths.warehouse_path()}  (read the copy: duckdb -readonly {snapshot})")
     print(f"Site:      {paths.site_dir()}")
     print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
     print(
         f"Dagster:   DAGSTER_HOME={dagster_home} STRAVA_DATASTACK_DATA_DIR={paths.data_dir()} "
-        "uv run dagster dev   (the runs above are in its Runs page)"
+        f"STRAVA_DATASTACK_HISTORY_START={DEMO_HISTORY_START} uv run dagster dev"
     )
     return 0
 
@@ -208,7 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the whole stack on the demo athlete")
-    demo.add_argument("--days", type=int, default=DEMO_DAYS, help="days of history to load")
+    demo.add_argument(
+        "--api-days",
+        type=int,
+        default=DEMO_API_DAYS,
+        help="last days loaded through the API (the archive holds everything before them)",
+    )
     demo.add_argument("--seed", type=int, default=1, help="which synthetic athlete")
     demo.set_defaults(func=cmd_demo)
 

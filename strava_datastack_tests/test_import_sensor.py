@@ -61,7 +61,8 @@ def test_an_archive_dropped_into_the_folder_is_imported_once(tmp_path, monkeypat
         deadline = time.monotonic() + 300
         run_ids: list[str] = []
         while not run_ids and time.monotonic() < deadline:
-            run_ids = [r for tick in sensor_ticks(procs.graphql, LOCATION, SENSOR) for r in tick["runIds"]]
+            ticks = sensor_ticks(procs.graphql, LOCATION, SENSOR)
+            run_ids = [run_id for tick in ticks for run_id in tick["runIds"]]
             time.sleep(2)
         assert len(run_ids) == 1, procs.logs()
         run = wait_for_run(procs, run_ids[0], timeout_s=900)

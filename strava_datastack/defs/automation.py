@@ -9,8 +9,6 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from strava_datastack import paths
-from strava_datastack.defs.partitions import daily_partitions
-
 from strava_datastack.defs.ingest.assets import (
     TAG_BUDGET_STOPPED,
     TAG_CONTINUES,
@@ -18,6 +16,7 @@ from strava_datastack.defs.ingest.assets import (
     TAG_DAILY_REFRESH,
     TAG_RESUME_AFTER,
 )
+from strava_datastack.defs.partitions import daily_partitions
 from strava_datastack.files.activity_file import peek_start
 from strava_datastack.files.file_index import FileIndex
 from strava_datastack.files.import_folder import scan as scan_import_folder

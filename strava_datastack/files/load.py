@@ -176,7 +176,7 @@ def derived_tables(parsed: ParsedActivity, activity_id: int) -> FileBundle:
         samples=_with_activity_id(samples, activity_id),
         laps=_with_activity_id(parsed.laps, activity_id),
         splits=_with_activity_id(
-            pa.concat_tables([derived.splits(samples, "metric"), derived.splits(samples, "standard")]),
+            pa.concat_tables([derived.splits(samples, units) for units in ("metric", "standard")]),
             activity_id,
         ),
         best_efforts=_with_activity_id(derived.best_efforts(samples), activity_id)
