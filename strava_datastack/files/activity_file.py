@@ -304,6 +304,13 @@ def floats_from_text(values: list[str | None]) -> np.ndarray:
     return out
 
 
+def namespace_of(element: Any) -> str:
+    """The `{uri}` prefix of an element's tag ('' without one), to look up its siblings' tags
+    exactly: ElementTree's iter() knows no `{*}` wildcard, and exact tags are faster in lxml."""
+    tag = element.tag
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
 def local_name(tag: Any) -> str:
     """An element's tag without its namespace ('' for comments and processing instructions)."""
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""

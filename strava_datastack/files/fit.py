@@ -172,21 +172,6 @@ def _expand_compressed_speed_distance(
     return np.where(present, speed, np.nan), distance
 
 
-_DATA_FIELDS = (
-    "position_lat",
-    "altitude",
-    "enhanced_altitude",
-    "speed",
-    "enhanced_speed",
-    "distance",
-    "heart_rate",
-    "cadence",
-    "power",
-    "temperature",
-    "compressed_speed_distance",
-)
-
-
 def _sport(message: dict[str, Any]) -> str | None:
     sport, sub_sport = message.get("sport"), message.get("sub_sport")
     return SUB_SPORTS.get((sport, sub_sport)) or SPORTS.get(sport)
@@ -235,11 +220,7 @@ def _activity_messages(path: str, data: bytes) -> tuple[dict[str, list], list[di
 
 def parse(path: str, data: bytes) -> list[ParsedActivity]:
     kinds, messages = _activity_messages(path, data)
-    records = [
-        r
-        for r in kinds["record"]
-        if r.get("timestamp") is not None and any(f in r for f in _DATA_FIELDS)
-    ]
+    records = [r for r in kinds["record"] if r.get("timestamp") is not None]
     if not records:
         raise ActivityFileError(
             path, "is a FIT activity file without any recorded samples; nothing to import."
@@ -264,6 +245,16 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
         )
         channels["distance"] = np.where(
             np.isnan(channels["distance"]), distance, channels["distance"]
+        )
+    # A record with nothing but its time is no sample (devices write one at the start).
+    has_data = np.zeros(len(times), dtype=bool)
+    for values in channels.values():
+        has_data |= ~np.isnan(values)
+    times = times[has_data]
+    channels = {name: values[has_data] for name, values in channels.items()}
+    if not len(times):
+        raise ActivityFileError(
+            path, "is a FIT activity file without any recorded samples; nothing to import."
         )
     device = _device_name(messages)
     sessions = [s for s in kinds["session"] if s.get("sport") != "transition"]

@@ -26,6 +26,7 @@ from strava_datastack.files.activity_file import (
     check_start,
     floats_from_text,
     local_name,
+    namespace_of,
     sport_from_word,
     unix_from_iso,
     utc_from_unix,
@@ -67,7 +68,8 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
     columns: dict[str, list] = {
         name: [] for name in ("lat", "lng", "altitude", "time", *set(EXTENSION_CHANNELS.values()))
     }
-    for point in root.iter("{*}trkpt"):
+    ns = namespace_of(root)
+    for point in root.iter(ns + "trkpt"):
         columns["lat"].append(point.get("lat"))
         columns["lng"].append(point.get("lon"))
         found: dict[str, str | None] = {}
@@ -86,8 +88,8 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
             if name not in ("lat", "lng"):
                 values.append(found.get(name))
     sport = None
-    for track in root.iter("{*}trk"):
-        kind = track.find("{*}type")
+    for track in root.iter(ns + "trk"):
+        kind = track.find(ns + "type")
         if kind is not None and kind.text:
             sport = kind.text
             break

@@ -25,6 +25,7 @@ from strava_datastack.files.activity_file import (
     build_activity,
     floats_from_text,
     local_name,
+    namespace_of,
     sport_from_word,
     unix_from_iso,
     utc_from_unix,
@@ -58,7 +59,7 @@ def _root(path: str, data: bytes, etree_module=etree):
 
 
 def _text(element, name: str) -> str | None:
-    child = element.find("{*}" + name)
+    child = element.find(namespace_of(element) + name)
     return child.text if child is not None else None
 
 
@@ -66,7 +67,8 @@ def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]
     """Trackpoint columns (text or None) and lap attributes of one <Activity> element."""
     columns: dict[str, list] = {name: [] for name in _CHANNELS}
     laps = []
-    for lap in activity.iter("{*}Lap"):
+    ns = namespace_of(activity)
+    for lap in activity.iter(ns + "Lap"):
         laps.append(
             {
                 "start": lap.get("StartTime"),
@@ -74,7 +76,7 @@ def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]
                 "distance": _text(lap, "DistanceMeters"),
             }
         )
-        for point in lap.iter("{*}Trackpoint"):
+        for point in lap.iter(ns + "Trackpoint"):
             found: dict[str, str | None] = {}
             for child in point:
                 name = local_name(child.tag)
@@ -103,7 +105,7 @@ def _activities(path: str, data: bytes, etree_module=etree) -> list:
         raise ActivityFileError(
             path, "is XML but not TCX (its root element is not <TrainingCenterDatabase>)."
         )
-    activities = list(root.iter("{*}Activity"))
+    activities = list(root.iter(namespace_of(root) + "Activity"))
     if not activities:
         raise ActivityFileError(
             path,
@@ -113,7 +115,7 @@ def _activities(path: str, data: bytes, etree_module=etree) -> list:
 
 
 def _creator(activity) -> str | None:
-    creator = activity.find("{*}Creator")
+    creator = activity.find(namespace_of(activity) + "Creator")
     return _text(creator, "Name") if creator is not None else None
 
 
