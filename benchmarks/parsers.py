@@ -11,8 +11,9 @@ Every shared real file (`../shared/strava-export/`) is decoded by each candidate
   records equal every `*-records.csv` (the tolerances of `test_activity_files.py`), every intact
   file decodes, and a truncated file and a copy with one flipped byte are refused.
 - **GPX**: `gpxpy` against the project's reader on the standard library's ElementTree and on
-  lxml. **TCX**: `tcxreader` against the same two. Correct means: the timed points (count and
-  times) equal what the XML holds, read independently.
+  lxml. **TCX**: `tcxreader` against the same two. Each reads the timed points into columns;
+  a "(whole parse)" row times the project's `parse_activity_file` for reference. Correct means:
+  the timed points (count and times) equal what the XML holds, read independently.
 
     uv run python benchmarks/parsers.py [--repeats 5]
 
@@ -247,11 +248,17 @@ def _project_columns(activity) -> Columns:
 
 
 def gpx_elementtree(name: str, data: bytes) -> Columns:
-    return _project_columns(gpx.parse(name, data, etree_module=ET)[0])
+    return gpx.point_columns(name, data, etree_module=ET)[:2]
 
 
 def gpx_lxml(name: str, data: bytes) -> Columns:
-    return _project_columns(gpx.parse(name, data)[0])
+    return gpx.point_columns(name, data)[:2]
+
+
+def project_parse(name: str, data: bytes) -> Columns:
+    """The whole parse_activity_file (samples, laps, derived values): for reference, not a
+    candidate (the candidates above only read columns)."""
+    return _project_columns(parse_activity_file(name, data)[0])
 
 
 GPX_CANDIDATES = {"gpxpy": gpx_gpxpy, "elementtree": gpx_elementtree, "lxml": gpx_lxml}
@@ -277,12 +284,17 @@ def tcx_tcxreader(name: str, data: bytes) -> Columns:
     return _arrays(times, rows)
 
 
+def _tcx_columns(name: str, data: bytes, etree_module) -> Columns:
+    times, channels, _ = tcx.point_columns(tcx.activities(name, data, etree_module)[0])
+    return times, channels
+
+
 def tcx_elementtree(name: str, data: bytes) -> Columns:
-    return _project_columns(tcx.parse(name, data, etree_module=ET)[0])
+    return _tcx_columns(name, data, ET)
 
 
 def tcx_lxml(name: str, data: bytes) -> Columns:
-    return _project_columns(tcx.parse(name, data)[0])
+    return _tcx_columns(name, data, tcx.etree)
 
 
 TCX_CANDIDATES = {"tcxreader": tcx_tcxreader, "elementtree": tcx_elementtree, "lxml": tcx_lxml}
@@ -349,6 +361,12 @@ def main() -> None:
             print(
                 f"{fmt:<6} {name:<18} {'yes' if not problems else 'NO':<8} {seconds:>9.4f} "
                 f"{samples:>8} {samples / seconds:>11,.0f}  {'; '.join(problems[:3])}"
+            )
+        if fmt != "fit":  # FIT's project row is already the whole parse
+            seconds, samples = _timed(project_parse, files, args.repeats)
+            print(
+                f"{fmt:<6} {'(whole parse)':<18} {'':<8} {seconds:>9.4f} {samples:>8} "
+                f"{samples / seconds:>11,.0f}  the project's parse_activity_file, for reference"
             )
         correct = {n: s for n, (ok, s) in results.items() if ok}
         best = min(correct, key=correct.get) if correct else "none"

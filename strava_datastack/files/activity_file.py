@@ -410,7 +410,8 @@ def _laps_table(
     rows: dict[str, list[Any]] = {name: [] for name in LAP_SCHEMA.names}
     n = len(times)
     for number, lap in enumerate(sorted(laps, key=lambda lap: lap.start), 1):
-        first = int(min(np.searchsorted(times, lap.start, "left"), n - 1))
+        # Samples before the first lap's stated start (a second early, often) belong to it.
+        first = 0 if number == 1 else int(min(np.searchsorted(times, lap.start, "left"), n - 1))
         end = lap.end
         if end is None and lap.elapsed_time is not None:
             end = lap.start + lap.elapsed_time

@@ -1,9 +1,12 @@
 """FIT activity files, decoded by `pyfitparsernative` (Rust, the `rustyfit` crate).
 
-Chosen by `benchmarks/parsers.py` over every shared real file, correctness first:
+Chosen by `benchmarks/parsers.py` over every shared real file, correctness first (seconds for
+the nine intact files once, 2 shared cores, 2026-12-01: fitdecode 8.0-12.6, garmin-fit-sdk
+5.2-6.7, fitfast 0.09-0.11, pyfitparsernative 0.8-1.3 for the project's whole parse):
 
-- `fitdecode` (pure Python) decodes every file correctly but is the slowest (about 15 times
-  slower than the chosen one), and only warns on a CRC error unless asked to raise.
+- `fitdecode` (pure Python) decodes every file correctly but is 6-13 times slower than the
+  project's whole parse with the chosen one, and only warns on a CRC error unless asked to
+  raise.
 - `garmin-fit-sdk` (Garmin's own, pure Python) returns no records at all for a file with
   compressed-timestamp headers (`compressed-speed-distance.fit`): not correct.
 - `fitfast` (Rust, the same crate behind a columnar API, the fastest) rejects three intact files
@@ -11,11 +14,12 @@ Chosen by `benchmarks/parsers.py` over every shared real file, correctness first
   error: their 14-byte headers leave the optional header CRC at 0, and it then checks the file
   CRC over the data only instead of header and data. It also leaves compressed speed/distance
   unexpanded. Not correct.
-- `pyfitparsernative` decodes every file, verifies the file CRC the way the FIT protocol defines
-  it, and is within a small factor of `fitfast`. It returns one dict per message, which this
-  module turns into numpy columns with one list comprehension per field (no dict per sample is
-  built here). Compressed speed/distance (3 bytes per record: 12 bits of speed in 1/100 m/s,
-  12 bits of rolling distance in 1/16 m) it leaves packed, so it is expanded here.
+- `pyfitparsernative` decodes every file and verifies the file CRC the way the FIT protocol
+  defines it (header and data). The decode itself is 3-5 times slower than `fitfast`'s (it
+  builds a dict per message; most of the gap), which still makes it the fastest correct one.
+  This module turns its dicts into numpy columns with one list comprehension per field (no dict
+  per sample is built here). Compressed speed/distance (3 bytes per record: 12 bits of speed
+  in 1/100 m/s, 12 bits of rolling distance in 1/16 m) it leaves packed: expanded here.
 
 Activity times are what the file says (UTC). One FIT file may hold several sessions (multisport,
 or chained FIT files): each session is an activity of its own with the records and laps that fall
