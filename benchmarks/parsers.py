@@ -13,18 +13,25 @@ Every shared real file (`../shared/strava-export/`) is decoded by each candidate
 - **GPX**: `gpxpy` against the project's reader on the standard library's ElementTree and on
   lxml. **TCX**: `tcxreader` against the same two. Each reads the timed points into columns;
   a "(whole parse)" row times the project's `parse_activity_file` for reference. Correct means:
-  the timed points (count and times) equal what the XML holds, read independently.
+  the timed points (count and times) equal what the XML holds, read independently, for each
+  file as it is, led by whitespace (as Strava's own TCX files are) and led by a BOM.
 
     uv run python benchmarks/parsers.py [--repeats 5]
 
-Last line: `fit_best=<name> fit_s=<s> <candidate>_s=<s> ... gpx_best=... tcx_best=...`
-(s = seconds for all of the format's files once; a candidate that is not correct is never best).
+Then `parse_many` over every shared file (`--pool-copies` times each), in one process and over
+the machine's cores.
+
+Last line: `fit_best=<name> fit_s=<s> fit_<candidate>_s=<s> ... gpx_best=... tcx_best=...
+serial_s=<s> pool_s=<s>` (s = seconds for all of the format's files once; a candidate that is
+not correct is never best).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -39,7 +46,7 @@ from garmin_fit_sdk import Decoder, Stream
 from tcxreader.tcxreader import TCXReader
 
 from strava_datastack.files import gpx, tcx
-from strava_datastack.files.activity_file import ActivityFileError, parse_activity_file
+from strava_datastack.files.activity_file import ActivityFileError, parse_activity_file, parse_many
 from strava_datastack_tests.test_activity_files import (
     BROKEN,
     FIT_DIR,
@@ -269,7 +276,12 @@ GPX_FILES = [GPX_DIR / name for name in LOADING_GPX]
 
 
 def tcx_tcxreader(name: str, data: bytes) -> Columns:
-    exercise = TCXReader().read(str(TCX_DIR / name), only_gps=False)  # it reads paths only
+    path = TCX_DIR / name
+    if not path.exists():  # it reads paths only: a variant made here goes through a file
+        with tempfile.NamedTemporaryFile(suffix=".tcx", delete=False) as handle:
+            handle.write(data)
+        path = Path(handle.name)
+    exercise = TCXReader().read(str(path), only_gps=False)
     times: list = []
     rows: dict[str, list] = {"lat": [], "lng": [], "altitude": [], "heartrate": [], "distance": []}
     for point in exercise.trackpoints:
@@ -301,13 +313,18 @@ TCX_CANDIDATES = {"tcxreader": tcx_tcxreader, "elementtree": tcx_elementtree, "l
 
 
 def _xml_problems(decode, files: list[Path], point: str, stamp: str) -> list[str]:
+    """Each file, and a copy led by whitespace (as Strava writes TCX) or a BOM (Windows tools)."""
     problems = []
-    for path in files:
+    for path, label, lead in [
+        (path, label, lead)
+        for path in files
+        for label, lead in (("", b""), ("whitespace-led ", b"\n   "), ("BOM-led ", b"\xef\xbb\xbf"))
+    ]:
         want = xml_points(path, point, stamp)
         try:
-            times, _ = decode(path.name, path.read_bytes())
+            times, _ = decode(label.replace(" ", "-") + path.name, lead + path.read_bytes())
         except Exception as error:
-            problems.append(f"{path.name}: {type(error).__name__}: {error}"[:120])
+            problems.append(f"{label}{path.name}: {type(error).__name__}: {error}"[:120])
             continue
         got = [round(t) for t in times]
         if got != [round(w.replace(tzinfo=UTC).timestamp()) for w in want]:
@@ -333,9 +350,27 @@ def _timed(decode, files: list[Path], repeats: int) -> tuple[float, int]:
     return best, samples
 
 
+def _pool_figures(copies: int) -> tuple[float, float, int]:
+    """Seconds for every shared file `copies` times, in one process and over parse_many's pool."""
+    items = [
+        (f"{n}-{path.name}", path.read_bytes())
+        for n in range(copies)
+        for path in [*FIT_DIR.glob("*.fit"), *GPX_DIR.glob("*.gpx"), *TCX_FILES]
+    ]
+    timings = []
+    for workers in (1, None):
+        started = time.perf_counter()
+        activities = sum(
+            len(result) for _, result in parse_many(items, workers) if isinstance(result, list)
+        )
+        timings.append(time.perf_counter() - started)
+    return timings[0], timings[1], activities
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pool-copies", type=int, default=10)
     args = parser.parse_args()
     groups = [
         ("fit", FIT_CANDIDATES, FIT_INTACT, _fit_problems),
@@ -373,6 +408,12 @@ def main() -> None:
         summary.append(f"{fmt}_best={best}")
         summary.append(f"{fmt}_s={correct.get(best, float('nan')):.4f}")
         summary += [f"{fmt}_{n}_s={s:.4f}" for n, (_, s) in results.items()]
+    serial, pooled, activities = _pool_figures(args.pool_copies)
+    print(
+        f"parse_many: {activities} activities from the shared files x{args.pool_copies}: "
+        f"{serial:.2f} s in one process, {pooled:.2f} s over {os.cpu_count()} workers"
+    )
+    summary += [f"serial_s={serial:.2f}", f"pool_s={pooled:.2f}"]
     print(" ".join(summary))
 
 

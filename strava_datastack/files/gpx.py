@@ -49,7 +49,7 @@ EXTENSION_CHANNELS = {
     "speed": "velocity_smooth",
 }
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def _root(path: str, data: bytes, etree_module=etree):
@@ -72,17 +72,18 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
         name: [] for name in ("lat", "lng", "altitude", "time", *set(EXTENSION_CHANNELS.values()))
     }
     ns = namespace_of(root)
+    tags = {ns + "ele": "altitude", ns + "time": "time", ns + "extensions": "extensions"}
     for point in root.iter(ns + "trkpt"):
         columns["lat"].append(point.get("lat"))
         columns["lng"].append(point.get("lon"))
         found: dict[str, str | None] = {}
         for child in point:
-            name = local_name(child.tag)
-            if name == "ele":
-                found["altitude"] = child.text
-            elif name == "time":
-                found["time"] = child.text
-            elif name == "extensions":
+            kind = tags.get(child.tag)  # exact namespaced tags: no string work per child
+            if kind is None:
+                continue
+            if kind != "extensions":
+                found[kind] = child.text
+            else:
                 for value in child.iter():
                     channel = EXTENSION_CHANNELS.get(local_name(value.tag))
                     if channel and channel not in found:

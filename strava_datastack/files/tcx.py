@@ -44,7 +44,7 @@ POINT_CHANNELS = {
     "RunCadence": "cadence",
 }
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 _CHANNELS = ("time", "lat", "lng", "heartrate", *sorted(set(POINT_CHANNELS.values())))
 
 
@@ -70,6 +70,11 @@ def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]
     columns: dict[str, list] = {name: [] for name in _CHANNELS}
     laps = []
     ns = namespace_of(activity)
+    tags = {ns + "Time": "time", ns + "Position": "Position", ns + "HeartRateBpm": "HeartRateBpm"}
+    tags[ns + "Extensions"] = "Extensions"
+    tags.update({ns + name: channel for name, channel in POINT_CHANNELS.items()})
+    latitude, longitude = ns + "LatitudeDegrees", ns + "LongitudeDegrees"
+    value_tag = ns + "Value"
     for lap in activity.iter(ns + "Lap"):
         laps.append(
             {
@@ -81,21 +86,21 @@ def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]
         for point in lap.iter(ns + "Trackpoint"):
             found: dict[str, str | None] = {}
             for child in point:
-                name = local_name(child.tag)
-                if name == "Time":
-                    found["time"] = child.text
-                elif name == "Position":
-                    found["lat"] = _text(child, "LatitudeDegrees")
-                    found["lng"] = _text(child, "LongitudeDegrees")
-                elif name == "HeartRateBpm":
-                    found["heartrate"] = _text(child, "Value")
-                elif name == "Extensions":
+                kind = tags.get(child.tag)  # exact namespaced tags: no string work per child
+                if kind is None:
+                    continue
+                if kind == "Position":
+                    found["lat"] = child.findtext(latitude)
+                    found["lng"] = child.findtext(longitude)
+                elif kind == "HeartRateBpm":
+                    found["heartrate"] = child.findtext(value_tag)
+                elif kind == "Extensions":
                     for value in child.iter():
                         channel = POINT_CHANNELS.get(local_name(value.tag))
                         if channel and channel not in found:
                             found[channel] = value.text
-                elif name in POINT_CHANNELS:
-                    found[POINT_CHANNELS[name]] = child.text
+                else:
+                    found[kind] = child.text
             for name, values in columns.items():
                 values.append(found.get(name))
     return columns, laps
