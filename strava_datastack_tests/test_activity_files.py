@@ -438,3 +438,20 @@ def test_elevation_gain_is_not_fooled_by_jitter():
 def test_a_missing_file_is_reported(tmp_path):
     with pytest.raises(ActivityFileError, match="could not be read"):
         parse_activity_file(tmp_path / "gone.fit")
+
+
+def test_gpx_tracks_in_the_wrong_order_are_put_in_time_order(tmp_path):
+    source = GPX_DIR / "track-with-empty-segment.gpx"
+    text = source.read_text()
+    head, body = text.split("<trkseg>", 1)
+    points, tail = body.split("</trkseg>", 1)
+    halves = points.split("</trkpt>")
+    middle = len(halves) // 2
+    swapped = "</trkpt>".join(halves[middle:-1]) + "</trkpt>" + "</trkpt>".join(halves[:middle])
+    swapped += "</trkpt>"
+    path = tmp_path / "swapped.gpx"
+    path.write_text(f"{head}<trkseg>{swapped}</trkseg>{tail}")
+    (plain,) = parse_activity_file(source)
+    (reordered,) = parse_activity_file(path)
+    assert reordered.start_date == plain.start_date
+    assert reordered.samples.drop(["grade_smooth"]).equals(plain.samples.drop(["grade_smooth"]))

@@ -349,11 +349,16 @@ def build_activity(
     file states (a FIT session's start_time, often a second before its first record): it is the
     activity's start_date and the time column counts from it, so start_date + time is each
     sample's own time. `elapsed_time` is the file's, or the span of the samples if that is longer
-    (so that moving time never exceeds it). Distance is computed from
-    positions and speed from distance when the file lacks them, as Strava's streams always have
-    both; `moving` and `grade_smooth` follow the rules in `derived`.
+    (so that moving time never exceeds it). Distance is computed from positions and speed from
+    distance when the file lacks them, as Strava's streams always have both; `moving` and
+    `grade_smooth` follow the rules in `derived`. Samples out of time order (tracks of a GPX
+    concatenated in the wrong order) are put in order.
     """
     times = np.asarray(times, dtype=np.float64)
+    if len(times) > 1 and (np.diff(times) < 0).any():
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        channels = {name: np.asarray(values)[order] for name, values in channels.items()}
     n = len(times)
     if n == 0:
         raise ActivityFileError(path, "holds no samples with a time; it is not an activity.")
@@ -416,6 +421,8 @@ def _laps_table(
         if end is None and lap.elapsed_time is not None:
             end = lap.start + lap.elapsed_time
         last = n - 1 if end is None else int(np.searchsorted(times, end, "right")) - 1
+        if number == len(laps):
+            last = n - 1  # and the samples after the last lap's stated end to the last lap
         last = max(first, min(last, n - 1))
         part = {name: values[first : last + 1] for name, values in arrays.items()}
         part["time"] = part["time"] - part["time"][0]

@@ -1,10 +1,11 @@
 """FIT activity files, decoded by `pyfitparsernative` (Rust, the `rustyfit` crate).
 
 Chosen by `benchmarks/parsers.py` over every shared real file, correctness first (seconds for
-the nine intact files once, 2 shared cores, 2026-12-01: fitdecode 8.0-12.6, garmin-fit-sdk
-5.2-6.7, fitfast 0.09-0.11, pyfitparsernative 0.8-1.3 for the project's whole parse):
+the nine intact files once, 2 cores shared with other work, 2026-12-01, four runs: fitdecode
+8.0-14.1, garmin-fit-sdk 4.0-6.7, fitfast 0.04-0.11, pyfitparsernative 0.53-1.30 for the
+project's whole parse):
 
-- `fitdecode` (pure Python) decodes every file correctly but is 6-13 times slower than the
+- `fitdecode` (pure Python) decodes every file correctly but is 6-26 times slower than the
   project's whole parse with the chosen one, and only warns on a CRC error unless asked to
   raise.
 - `garmin-fit-sdk` (Garmin's own, pure Python) returns no records at all for a file with

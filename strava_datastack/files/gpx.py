@@ -1,13 +1,14 @@
 """GPX 1.0/1.1 tracks, read with lxml directly.
 
-Chosen by `benchmarks/parsers.py` (the shared tracks to columns, 2 shared cores, 2026-12-01):
-`gpxpy` 0.24-0.31 s, the same reader on the standard library's ElementTree 0.03-0.08 s and on
-lxml 0.03-0.07 s. All three read every file correctly. `gpxpy` builds a Python object per point
-and parses each time on its own, and reaches Garmin's `TrackPointExtension` (heart rate,
-cadence, temperature) only as raw XML anyway. ElementTree and lxml are within the machine's
-noise of each other; lxml is used because its parser is told not to expand entities nor to
-fetch anything (`_PARSER`), which a file from an unknown sync folder deserves, and it is the
-faster one for TCX, so one XML library serves both.
+Chosen by `benchmarks/parsers.py` (the shared tracks to columns, 2 cores shared with other
+work, 2026-12-01, best of 5; figures wander by 2-4x with the load): `gpxpy` 0.08-0.34 s, this
+reader on the standard library's ElementTree 0.008-0.08 s and on lxml 0.008-0.07 s. `gpxpy` is
+not correct: it refuses a file with whitespace before `<?xml`, which this reader strips
+(`xml_text`); it also builds a Python object per point and reaches Garmin's
+`TrackPointExtension` (heart rate, cadence, temperature) only as raw XML. ElementTree and lxml
+read every file alike and are within the machine's noise of each other; lxml is used because
+its parser is told to expand no entities and fetch nothing (`_PARSER`), and it is the faster
+one for TCX, so one XML library serves both.
 
 All timed tracks and segments of a file make one activity, in file order (devices start a new
 segment after a pause and some a new track after a reset); GPX has no laps, so the activity has
@@ -127,8 +128,8 @@ def point_columns(path: str, data: bytes, etree_module=etree):
     """(times, channels, sport word, creator) of the timed track points, checked."""
     columns, times, timed, sport, creator = _timed_points(path, data, etree_module)
     times = times[timed]
-    if len(times) > 1 and times[-1] <= times[0]:
-        check_start(path, utc_from_unix(float(times[0])))
+    if len(times) > 1 and times.max() <= times.min():
+        check_start(path, utc_from_unix(float(times.min())))
         raise ActivityFileError(
             path,
             "all its track points carry the same time, so it has no duration to import; export "

@@ -1,12 +1,11 @@
 """TCX (Garmin Training Center) activities, read with lxml directly.
 
-Chosen by `benchmarks/parsers.py` (the shared files to columns, 2 shared cores, 2026-12-01):
-`tcxreader` 0.10-0.14 s, the same reader on ElementTree 0.10-0.15 s and on lxml 0.09-0.14 s;
-all read both files correctly. lxml is used: the fastest of the three, with a parser that expands
-no entities (see gpx.py). `tcxreader` builds a Python object per trackpoint, reads only from a
-path (not the bytes of a ZIP member) and cannot read Strava's own `.tcx` files, which may start
-with whitespace before `<?xml` (strict parsers reject that; here it is stripped first,
-`xml_text`).
+Chosen by `benchmarks/parsers.py` (the shared files to columns, 2 cores shared with other
+work, 2026-12-01, best of 5): `tcxreader` 0.07-0.14 s, this reader on ElementTree 0.06-0.15 s and
+on lxml 0.04-0.14 s, lxml the faster of the two in every run. `tcxreader` is not correct: it
+cannot read Strava's own `.tcx` files, which may start with whitespace before `<?xml` (strict
+parsers reject that; here it is stripped first, `xml_text`); it also reads only from a path (not
+the bytes of a ZIP member) and builds a Python object per trackpoint.
 
 Each `<Activity>` is one activity (a multisport TCX holds several); each `<Lap>` is a lap with
 its stated start, total time and distance. Speed, power and run cadence come from the `TPX`
