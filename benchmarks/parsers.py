@@ -41,6 +41,7 @@ from pathlib import Path
 import fitdecode
 import fitfast
 import gpxpy
+import lxml.etree
 import numpy as np
 from garmin_fit_sdk import Decoder, Stream
 from tcxreader.tcxreader import TCXReader
@@ -259,7 +260,7 @@ def gpx_elementtree(name: str, data: bytes) -> Columns:
 
 
 def gpx_lxml(name: str, data: bytes) -> Columns:
-    return gpx.point_columns(name, data)[:2]
+    return gpx.point_columns(name, data, etree_module=lxml.etree)[:2]
 
 
 def project_parse(name: str, data: bytes) -> Columns:
@@ -306,7 +307,7 @@ def tcx_elementtree(name: str, data: bytes) -> Columns:
 
 
 def tcx_lxml(name: str, data: bytes) -> Columns:
-    return _tcx_columns(name, data, tcx.etree)
+    return _tcx_columns(name, data, lxml.etree)
 
 
 TCX_CANDIDATES = {"tcxreader": tcx_tcxreader, "elementtree": tcx_elementtree, "lxml": tcx_lxml}

@@ -13,6 +13,7 @@ is wrong and what the user can do, so that an import can report the file and go 
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -252,6 +253,18 @@ def xml_text(data: bytes) -> bytes:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.lstrip()
+
+
+def xml_root(path: str | os.PathLike[str], data: bytes, etree_module: Any = ET):
+    """The document's root element; `etree_module` is ElementTree (the project's choice, see
+    gpx.py) or a compatible module such as lxml.etree (the benchmark compares them)."""
+    try:
+        return etree_module.fromstring(xml_text(data))
+    except Exception as error:  # ElementTree.ParseError, lxml's XMLSyntaxError
+        raise ActivityFileError(
+            path,
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
+        ) from None
 
 
 def unix_from_iso(values: list[str | None]) -> np.ndarray:

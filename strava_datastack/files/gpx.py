@@ -1,14 +1,14 @@
-"""GPX 1.0/1.1 tracks, read with lxml directly.
+"""GPX 1.0/1.1 tracks, read with the standard library's ElementTree directly.
 
 Chosen by `benchmarks/parsers.py` (the shared tracks to columns, 2 cores shared with other
-work, 2026-12-01, best of 5; figures wander by 2-4x with the load): `gpxpy` 0.08-0.34 s, this
-reader on the standard library's ElementTree 0.008-0.08 s and on lxml 0.008-0.07 s. `gpxpy` is
-not correct: it refuses a file with whitespace before `<?xml`, which this reader strips
-(`xml_text`); it also builds a Python object per point and reaches Garmin's
-`TrackPointExtension` (heart rate, cadence, temperature) only as raw XML. ElementTree and lxml
-read every file alike and are within the machine's noise of each other; lxml is used because
-its parser is told to expand no entities and fetch nothing (`_PARSER`), and it is the faster
-one for TCX, so one XML library serves both.
+work, 2026-12-01, best of 5; figures wander 2-4x with the load). Last run: `gpxpy` 0.21 s,
+this reader on ElementTree 0.009 s and on lxml 0.020 s. `gpxpy` is not correct: it refuses a
+file with whitespace before `<?xml`, which this reader strips (`xml_text`); it also builds a
+Python object per point and reaches Garmin's `TrackPointExtension` (heart rate, cadence,
+temperature) only as raw XML. ElementTree and lxml read every file alike; once children are
+looked up by exact namespaced tag, ElementTree is as fast or faster (lxml creates a Python proxy
+for every element it hands out), and it needs no extra dependency. Python's expat refuses
+external entities and caps entity expansion, so an unknown file cannot make it fetch or blow up.
 
 All timed tracks and segments of a file make one activity, in file order (devices start a new
 segment after a pause and some a new track after a reset); GPX has no laps, so the activity has
@@ -18,10 +18,10 @@ its local name (Garmin's `hr`, `cad`, `atemp`; others' `heartrate`, `cadence`, `
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import numpy as np
-from lxml import etree
 
 from strava_datastack.files.activity_file import (
     ActivityFileError,
@@ -34,6 +34,7 @@ from strava_datastack.files.activity_file import (
     sport_from_word,
     unix_from_iso,
     utc_from_unix,
+    xml_root,
     xml_text,
 )
 
@@ -49,20 +50,6 @@ EXTENSION_CHANNELS = {
     "watts": "watts",
     "speed": "velocity_smooth",
 }
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-
-
-def _root(path: str, data: bytes, etree_module=etree):
-    try:
-        if etree_module is etree:
-            return etree.fromstring(xml_text(data), _PARSER)
-        return etree_module.fromstring(xml_text(data))
-    except Exception as error:  # lxml.etree.XMLSyntaxError or ElementTree.ParseError
-        raise ActivityFileError(
-            path,
-            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
-        ) from None
 
 
 def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None]:
@@ -101,8 +88,8 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
     return columns, sport, root.get("creator")
 
 
-def _timed_points(path: str, data: bytes, etree_module=etree):
-    columns, sport, creator = read_track(path, _root(path, data, etree_module))
+def _timed_points(path: str, data: bytes, etree_module=ET):
+    columns, sport, creator = read_track(path, xml_root(path, data, etree_module))
     if not columns["time"]:
         raise ActivityFileError(
             path,
@@ -124,7 +111,7 @@ def _timed_points(path: str, data: bytes, etree_module=etree):
     return columns, times, timed, sport, creator
 
 
-def point_columns(path: str, data: bytes, etree_module=etree):
+def point_columns(path: str, data: bytes, etree_module=ET):
     """(times, channels, sport word, creator) of the timed track points, checked."""
     columns, times, timed, sport, creator = _timed_points(path, data, etree_module)
     times = times[timed]
@@ -141,7 +128,7 @@ def point_columns(path: str, data: bytes, etree_module=etree):
     return times, channels, sport, creator
 
 
-def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
+def parse(path: str, data: bytes, etree_module=ET) -> list[ParsedActivity]:
     times, channels, sport, creator = point_columns(path, data, etree_module)
     return [
         build_activity(

@@ -1,11 +1,11 @@
-"""TCX (Garmin Training Center) activities, read with lxml directly.
+"""TCX (Garmin Training Center) activities, read with the standard library's ElementTree.
 
-Chosen by `benchmarks/parsers.py` (the shared files to columns, 2 cores shared with other
-work, 2026-12-01, best of 5): `tcxreader` 0.07-0.14 s, this reader on ElementTree 0.06-0.15 s and
-on lxml 0.04-0.14 s, lxml the faster of the two in every run. `tcxreader` is not correct: it
-cannot read Strava's own `.tcx` files, which may start with whitespace before `<?xml` (strict
-parsers reject that; here it is stripped first, `xml_text`); it also reads only from a path (not
-the bytes of a ZIP member) and builds a Python object per trackpoint.
+Chosen by `benchmarks/parsers.py` (the shared files to columns, 2 cores shared with other work,
+2026-12-01, best of 5). Last run: `tcxreader` 0.094 s, this reader on ElementTree 0.019 s and
+on lxml 0.020 s (a tie; ElementTree needs no extra dependency, see gpx.py). `tcxreader` is not
+correct: it cannot read Strava's own `.tcx` files, which may start with whitespace before
+`<?xml` (strict parsers reject that; here it is stripped first, `xml_text`); it also reads only
+from a path (not the bytes of a ZIP member) and builds a Python object per trackpoint.
 
 Each `<Activity>` is one activity (a multisport TCX holds several); each `<Lap>` is a lap with
 its stated start, total time and distance. Speed, power and run cadence come from the `TPX`
@@ -14,10 +14,10 @@ extension (by local name, whatever the namespace prefix).
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import numpy as np
-from lxml import etree
 
 from strava_datastack.files.activity_file import (
     ActivityFileError,
@@ -30,6 +30,7 @@ from strava_datastack.files.activity_file import (
     sport_from_word,
     unix_from_iso,
     utc_from_unix,
+    xml_root,
     xml_text,
 )
 
@@ -43,20 +44,8 @@ POINT_CHANNELS = {
     "RunCadence": "cadence",
 }
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
 _CHANNELS = ("time", "lat", "lng", "heartrate", *sorted(set(POINT_CHANNELS.values())))
-
-
-def _root(path: str, data: bytes, etree_module=etree):
-    try:
-        if etree_module is etree:
-            return etree.fromstring(xml_text(data), _PARSER)
-        return etree_module.fromstring(xml_text(data))
-    except Exception as error:
-        raise ActivityFileError(
-            path,
-            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
-        ) from None
 
 
 def _text(element, name: str) -> str | None:
@@ -105,8 +94,8 @@ def read_activity(activity) -> tuple[dict[str, list], list[dict[str, str | None]
     return columns, laps
 
 
-def activities(path: str, data: bytes, etree_module=etree) -> list:
-    root = _root(path, data, etree_module)
+def activities(path: str, data: bytes, etree_module=ET) -> list:
+    root = xml_root(path, data, etree_module)
     if local_name(root.tag) != "TrainingCenterDatabase":
         raise ActivityFileError(
             path, "is XML but not TCX (its root element is not <TrainingCenterDatabase>)."
@@ -138,7 +127,7 @@ def point_columns(activity):
     return times[timed], channels, lap_texts
 
 
-def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
+def parse(path: str, data: bytes, etree_module=ET) -> list[ParsedActivity]:
     parsed = []
     for activity in activities(path, data, etree_module):
         columns = point_columns(activity)
