@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyfitparsernative
 import pytest
 
-from strava_datastack.files import derived
+from strava_datastack.files import derived, fit
 from strava_datastack.files.activity_file import (
     LAP_SCHEMA,
     SAMPLE_SCHEMA,
@@ -231,8 +231,9 @@ def test_a_crc_error_is_refused(tmp_path):
     path.write_bytes(bytes(damaged))
     with pytest.raises(ActivityFileError, match="fails its checksum"):
         parse_activity_file(path)
-    with pytest.raises(ActivityFileError, match="fails its checksum"):
-        peek_start(path)
+    # peek_start only walks message headers (fast indexing) and does not check the CRC: the
+    # damaged file is still placed on its day, and refused when it is parsed.
+    assert peek_start(path) == peek_start(FIT_DIR / "garmin-fenix-5-run.fit")
 
 
 @pytest.mark.parametrize(
@@ -438,3 +439,48 @@ def test_elevation_gain_is_not_fooled_by_jitter():
 def test_a_missing_file_is_reported(tmp_path):
     with pytest.raises(ActivityFileError, match="could not be read"):
         parse_activity_file(tmp_path / "gone.fit")
+
+
+def test_gpx_tracks_in_the_wrong_order_are_put_in_time_order(tmp_path):
+    source = GPX_DIR / "track-with-empty-segment.gpx"
+    text = source.read_text()
+    head, body = text.split("<trkseg>", 1)
+    points, tail = body.split("</trkseg>", 1)
+    halves = points.split("</trkpt>")
+    middle = len(halves) // 2
+    swapped = "</trkpt>".join(halves[middle:-1]) + "</trkpt>" + "</trkpt>".join(halves[:middle])
+    swapped += "</trkpt>"
+    path = tmp_path / "swapped.gpx"
+    path.write_text(f"{head}<trkseg>{swapped}</trkseg>{tail}")
+    (plain,) = parse_activity_file(source)
+    (reordered,) = parse_activity_file(path)
+    assert reordered.start_date == plain.start_date
+    assert reordered.samples.drop(["grade_smooth"]).equals(plain.samples.drop(["grade_smooth"]))
+
+
+SPORT_CASES = [(sport, None) for sport in fit.SPORTS] + list(fit.SUB_SPORTS)
+
+
+@pytest.mark.parametrize("sport,sub_sport", SPORT_CASES, ids=lambda v: str(v))
+def test_peek_reads_the_same_sport_as_the_full_parse(tmp_path, sport, sub_sport):
+    # Files written with the FIT encoder under each sport name this project maps: the header
+    # walk of peek_start must name the same Strava sport as the full decode.
+    start = datetime(2024, 3, 2, 9, 0, 0)
+    stamp = start.strftime("%Y-%m-%dT%H:%M:%S")
+    end = (start + timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%S")
+    session = {"message_type": "session", "start_time": stamp, "timestamp": end, "sport": sport}
+    if sub_sport:
+        session["sub_sport"] = sub_sport
+    messages = [
+        {"message_type": "file_id", "type": "activity", "manufacturer": "garmin"},
+        *({"message_type": "record", "timestamp": t, "heart_rate": 120} for t in (stamp, end)),
+        session,
+    ]
+    path = tmp_path / "sport.fit"
+    try:
+        pyfitparsernative.write_fit_file(str(path), messages)
+    except ValueError:
+        pytest.skip(f"the FIT encoder does not know {sport}/{sub_sport}")
+    (activity,) = parse_activity_file(path)
+    assert activity.sport_type == (fit.SUB_SPORTS.get((sport, sub_sport)) or fit.SPORTS[sport])
+    assert peek_start(path) == (start, activity.sport_type)

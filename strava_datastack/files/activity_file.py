@@ -13,6 +13,7 @@ is wrong and what the user can do, so that an import can report the file and go 
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -254,6 +255,18 @@ def xml_text(data: bytes) -> bytes:
     return data.lstrip()
 
 
+def xml_root(path: str | os.PathLike[str], data: bytes, etree_module: Any = ET):
+    """The document's root element; `etree_module` is ElementTree (the project's choice, see
+    gpx.py) or a compatible module such as lxml.etree (the benchmark compares them)."""
+    try:
+        return etree_module.fromstring(xml_text(data))
+    except Exception as error:  # ElementTree.ParseError, lxml's XMLSyntaxError
+        raise ActivityFileError(
+            path,
+            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
+        ) from None
+
+
 def unix_from_iso(values: list[str | None]) -> np.ndarray:
     """ISO 8601 times (Z, offsets, any fraction; naive ones taken as UTC) → Unix seconds, NaN
     where missing or unreadable. Arrow parses the common forms in one call; the rest one by one."""
@@ -304,6 +317,13 @@ def floats_from_text(values: list[str | None]) -> np.ndarray:
     return out
 
 
+def namespace_of(element: Any) -> str:
+    """The `{uri}` prefix of an element's tag ('' without one), to look up its siblings' tags
+    exactly: ElementTree's iter() knows no `{*}` wildcard, and exact tags are faster in lxml."""
+    tag = element.tag
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
 def local_name(tag: Any) -> str:
     """An element's tag without its namespace ('' for comments and processing instructions)."""
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
@@ -342,11 +362,16 @@ def build_activity(
     file states (a FIT session's start_time, often a second before its first record): it is the
     activity's start_date and the time column counts from it, so start_date + time is each
     sample's own time. `elapsed_time` is the file's, or the span of the samples if that is longer
-    (so that moving time never exceeds it). Distance is computed from
-    positions and speed from distance when the file lacks them, as Strava's streams always have
-    both; `moving` and `grade_smooth` follow the rules in `derived`.
+    (so that moving time never exceeds it). Distance is computed from positions and speed from
+    distance when the file lacks them, as Strava's streams always have both; `moving` and
+    `grade_smooth` follow the rules in `derived`. Samples out of time order (tracks of a GPX
+    concatenated in the wrong order) are put in order.
     """
     times = np.asarray(times, dtype=np.float64)
+    if len(times) > 1 and (np.diff(times) < 0).any():
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        channels = {name: np.asarray(values)[order] for name, values in channels.items()}
     n = len(times)
     if n == 0:
         raise ActivityFileError(path, "holds no samples with a time; it is not an activity.")
@@ -403,11 +428,14 @@ def _laps_table(
     rows: dict[str, list[Any]] = {name: [] for name in LAP_SCHEMA.names}
     n = len(times)
     for number, lap in enumerate(sorted(laps, key=lambda lap: lap.start), 1):
-        first = int(min(np.searchsorted(times, lap.start, "left"), n - 1))
+        # Samples before the first lap's stated start (a second early, often) belong to it.
+        first = 0 if number == 1 else int(min(np.searchsorted(times, lap.start, "left"), n - 1))
         end = lap.end
         if end is None and lap.elapsed_time is not None:
             end = lap.start + lap.elapsed_time
         last = n - 1 if end is None else int(np.searchsorted(times, end, "right")) - 1
+        if number == len(laps):
+            last = n - 1  # and the samples after the last lap's stated end to the last lap
         last = max(first, min(last, n - 1))
         part = {name: values[first : last + 1] for name, values in arrays.items()}
         part["time"] = part["time"] - part["time"][0]

@@ -1,9 +1,13 @@
 """FIT activity files, decoded by `pyfitparsernative` (Rust, the `rustyfit` crate).
 
-Chosen by `benchmarks/parsers.py` over every shared real file, correctness first:
+Chosen by `benchmarks/parsers.py` over every shared real file, correctness first (seconds for
+the nine intact files once, 2 cores shared with other work, 2026-12-01, four runs: fitdecode
+8.0-14.1, garmin-fit-sdk 4.0-6.7, fitfast 0.04-0.11, pyfitparsernative 0.53-1.30 for the
+project's whole parse):
 
-- `fitdecode` (pure Python) decodes every file correctly but is the slowest (about 15 times
-  slower than the chosen one), and only warns on a CRC error unless asked to raise.
+- `fitdecode` (pure Python) decodes every file correctly but is 6-26 times slower than the
+  project's whole parse with the chosen one, and only warns on a CRC error unless asked to
+  raise.
 - `garmin-fit-sdk` (Garmin's own, pure Python) returns no records at all for a file with
   compressed-timestamp headers (`compressed-speed-distance.fit`): not correct.
 - `fitfast` (Rust, the same crate behind a columnar API, the fastest) rejects three intact files
@@ -11,11 +15,12 @@ Chosen by `benchmarks/parsers.py` over every shared real file, correctness first
   error: their 14-byte headers leave the optional header CRC at 0, and it then checks the file
   CRC over the data only instead of header and data. It also leaves compressed speed/distance
   unexpanded. Not correct.
-- `pyfitparsernative` decodes every file, verifies the file CRC the way the FIT protocol defines
-  it, and is within a small factor of `fitfast`. It returns one dict per message, which this
-  module turns into numpy columns with one list comprehension per field (no dict per sample is
-  built here). Compressed speed/distance (3 bytes per record: 12 bits of speed in 1/100 m/s,
-  12 bits of rolling distance in 1/16 m) it leaves packed, so it is expanded here.
+- `pyfitparsernative` decodes every file and verifies the file CRC the way the FIT protocol
+  defines it (header and data). The decode itself is 3-5 times slower than `fitfast`'s (it
+  builds a dict per message; most of the gap), which still makes it the fastest correct one.
+  This module turns its dicts into numpy columns with one list comprehension per field (no dict
+  per sample is built here). Compressed speed/distance (3 bytes per record: 12 bits of speed
+  in 1/100 m/s, 12 bits of rolling distance in 1/16 m) it leaves packed: expanded here.
 
 Activity times are what the file says (UTC). One FIT file may hold several sessions (multisport,
 or chained FIT files): each session is an activity of its own with the records and laps that fall
@@ -25,7 +30,7 @@ within its times; transition sessions are not activities.
 from __future__ import annotations
 
 import struct
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -172,21 +177,6 @@ def _expand_compressed_speed_distance(
     return np.where(present, speed, np.nan), distance
 
 
-_DATA_FIELDS = (
-    "position_lat",
-    "altitude",
-    "enhanced_altitude",
-    "speed",
-    "enhanced_speed",
-    "distance",
-    "heart_rate",
-    "cadence",
-    "power",
-    "temperature",
-    "compressed_speed_distance",
-)
-
-
 def _sport(message: dict[str, Any]) -> str | None:
     sport, sub_sport = message.get("sport"), message.get("sub_sport")
     return SUB_SPORTS.get((sport, sub_sport)) or SPORTS.get(sport)
@@ -235,11 +225,7 @@ def _activity_messages(path: str, data: bytes) -> tuple[dict[str, list], list[di
 
 def parse(path: str, data: bytes) -> list[ParsedActivity]:
     kinds, messages = _activity_messages(path, data)
-    records = [
-        r
-        for r in kinds["record"]
-        if r.get("timestamp") is not None and any(f in r for f in _DATA_FIELDS)
-    ]
+    records = [r for r in kinds["record"] if r.get("timestamp") is not None]
     if not records:
         raise ActivityFileError(
             path, "is a FIT activity file without any recorded samples; nothing to import."
@@ -264,6 +250,16 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
         )
         channels["distance"] = np.where(
             np.isnan(channels["distance"]), distance, channels["distance"]
+        )
+    # A record with nothing but its time is no sample (devices write one at the start).
+    has_data = np.zeros(len(times), dtype=bool)
+    for values in channels.values():
+        has_data |= ~np.isnan(values)
+    times = times[has_data]
+    channels = {name: values[has_data] for name, values in channels.items()}
+    if not len(times):
+        raise ActivityFileError(
+            path, "is a FIT activity file without any recorded samples; nothing to import."
         )
     device = _device_name(messages)
     sessions = [s for s in kinds["session"] if s.get("sport") != "transition"]
@@ -317,6 +313,27 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
 
 
 def peek(path: str, data: bytes) -> tuple[datetime, str | None]:
+    """Start and sport from the first session, by walking the message headers only.
+
+    Decoding a whole file builds a dict per message (0.1-0.3 s for an hour's ride); this walk
+    reads only the sizes of messages and the few fields it needs (a few ms). Anything it does
+    not expect (a sport number not in `FIT_SPORTS`, no session in the first FIT sequence, a
+    malformed header) falls back to the full decode, so it never answers differently from
+    `parse`. It does not check the CRC.
+    """
+    try:
+        walked = _walk_first_session(data)
+    except (IndexError, KeyError, ValueError):
+        walked = None
+    if walked is not None:
+        if walked[0] != 4:  # file_id.type 4: activity
+            _activity_messages(path, data)  # raises the same plain-words error as parse
+        start, sport, sub_sport = walked[1:]
+        if sport in FIT_SPORTS and sub_sport in FIT_SUB_SPORTS:
+            message = {"sport": FIT_SPORTS[sport], "sub_sport": FIT_SUB_SPORTS[sub_sport]}
+            return datetime.fromtimestamp(start + FIT_EPOCH_UNIX, UTC).replace(tzinfo=None), (
+                _sport(message)
+            )
     kinds, _ = _activity_messages(path, data)
     for session in kinds["session"]:
         if session.get("start_time") and session.get("sport") != "transition":
@@ -327,3 +344,97 @@ def peek(path: str, data: bytes) -> tuple[datetime, str | None]:
         raise ActivityFileError(path, "holds no activity (no session and no records).")
     sport = _sport(kinds["sport"][0]) if kinds["sport"] else None
     return datetime.fromisoformat(stamps[0]), sport
+
+
+FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero
+# FIT profile enum numbers of the sports and sub-sports named in SPORTS / SUB_SPORTS (the test
+# writes each name with the FIT encoder and checks that peek reads back what parse does).
+FIT_SPORTS = {
+    0: "generic",
+    1: "running",
+    2: "cycling",
+    4: "fitness_equipment",
+    5: "swimming",
+    10: "training",
+    11: "walking",
+    12: "cross_country_skiing",
+    13: "alpine_skiing",
+    14: "snowboarding",
+    15: "rowing",
+    17: "hiking",
+    19: "paddling",
+    21: "e_biking",
+    25: "golf",
+    30: "inline_skating",
+    31: "rock_climbing",
+    32: "sailing",
+    33: "ice_skating",
+    35: "snowshoeing",
+    37: "stand_up_paddleboarding",
+    38: "surfing",
+    41: "kayaking",
+    43: "windsurfing",
+    44: "kitesurfing",
+}
+FIT_SUB_SPORTS = {0: "generic", 1: "treadmill", 3: "trail", 6: "indoor_cycling", 8: "mountain"}
+_INVALID = {1: 0xFF, 4: 0xFFFFFFFF}
+
+
+def _field_reader(data: bytes, position: int, big: bool, fields: dict[int, tuple[int, int]]):
+    """A function reading one 1- or 4-byte unsigned field of the message at `position`."""
+
+    def value(field: int) -> int | None:
+        if field not in fields:
+            return None
+        offset, width = fields[field]
+        if width not in _INVALID:
+            return None
+        start = position + offset
+        raw = int.from_bytes(data[start : start + width], "big" if big else "little")
+        return None if raw == _INVALID[width] else raw
+
+    return value
+
+
+def _walk_first_session(data: bytes) -> tuple[int | None, int, int, int] | None:
+    """(file type, session start_time, sport, sub_sport) of the first FIT sequence's first
+    non-transition session, from message headers; None if it holds no such session."""
+    if data[8:12] != b".FIT":
+        raise ValueError("no FIT header")
+    position = data[0]
+    end = min(len(data), position + struct.unpack_from("<I", data, 4)[0])
+    definitions: dict[int, tuple[int, bool, dict[int, tuple[int, int]], int]] = {}
+    file_type = None
+    while position < end:
+        header = data[position]
+        position += 1
+        if header & 0x40 and not header & 0x80:  # definition message
+            big = data[position + 1] == 1
+            number = struct.unpack_from(">H" if big else "<H", data, position + 2)[0]
+            count = data[position + 4]
+            fields, offset = {}, 0
+            for field in range(count):
+                at = position + 5 + 3 * field
+                fields[data[at]] = (offset, data[at + 1])
+                offset += data[at + 1]
+            position += 5 + 3 * count
+            if header & 0x20:  # developer fields follow
+                developer_count = data[position]
+                offset += sum(data[position + 2 + 3 * i] for i in range(developer_count))
+                position += 1 + 3 * developer_count
+            definitions[header & 0x0F] = (number, big, fields, offset)
+            continue
+        local = (header >> 5) & 0x03 if header & 0x80 else header & 0x0F
+        number, big, fields, size = definitions[local]
+        if number in (0, 18):
+            value = _field_reader(data, position, big, fields)
+            if number == 0 and file_type is None:
+                file_type = value(0)
+            elif number == 18:
+                start, sport, sub_sport = value(2), value(5), value(6)
+                if start is not None and sport != 3:  # 3: transition
+                    return file_type, start, sport or 0, sub_sport or 0
+        position += size
+    if file_type is not None and file_type != 4:
+        return file_type, 0, 0, 0
+    return None

@@ -1,10 +1,14 @@
-"""GPX 1.0/1.1 tracks, read with lxml directly.
+"""GPX 1.0/1.1 tracks, read with the standard library's ElementTree directly.
 
-Chosen by `benchmarks/parsers.py`: lxml and the standard library's ElementTree read every shared
-file the same, and lxml is the faster of the two; `gpxpy` reads them too but builds a Python
-object per point and parses each time one by one, several times slower, and it gives no access
-to the heart rate, cadence and temperature of Garmin's `TrackPointExtension` without walking
-the raw XML anyway.
+Chosen by `benchmarks/parsers.py` (the shared tracks to columns, 2 cores shared with other
+work, 2026-12-01, best of 5; figures wander 2-4x with the load). Last run: `gpxpy` 0.21 s,
+this reader on ElementTree 0.009 s and on lxml 0.020 s. `gpxpy` is not correct: it refuses a
+file with whitespace before `<?xml`, which this reader strips (`xml_text`); it also builds a
+Python object per point and reaches Garmin's `TrackPointExtension` (heart rate, cadence,
+temperature) only as raw XML. ElementTree and lxml read every file alike; once children are
+looked up by exact namespaced tag, ElementTree is as fast or faster (lxml creates a Python proxy
+for every element it hands out), and it needs no extra dependency. Python's expat refuses
+external entities and caps entity expansion, so an unknown file cannot make it fetch or blow up.
 
 All timed tracks and segments of a file make one activity, in file order (devices start a new
 segment after a pause and some a new track after a reset); GPX has no laps, so the activity has
@@ -14,10 +18,10 @@ its local name (Garmin's `hr`, `cad`, `atemp`; others' `heartrate`, `cadence`, `
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import datetime
 
 import numpy as np
-from lxml import etree
 
 from strava_datastack.files.activity_file import (
     ActivityFileError,
@@ -26,9 +30,11 @@ from strava_datastack.files.activity_file import (
     check_start,
     floats_from_text,
     local_name,
+    namespace_of,
     sport_from_word,
     unix_from_iso,
     utc_from_unix,
+    xml_root,
     xml_text,
 )
 
@@ -45,20 +51,6 @@ EXTENSION_CHANNELS = {
     "speed": "velocity_smooth",
 }
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-
-
-def _root(path: str, data: bytes, etree_module=etree):
-    try:
-        if etree_module is etree:
-            return etree.fromstring(xml_text(data), _PARSER)
-        return etree_module.fromstring(xml_text(data))
-    except Exception as error:  # lxml.etree.XMLSyntaxError or ElementTree.ParseError
-        raise ActivityFileError(
-            path,
-            f"is not well-formed XML ({error}); the file is damaged or cut short, export it again.",
-        ) from None
-
 
 def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None]:
     """Point columns (as lists of strings/None), sport word and creator of a GPX root."""
@@ -67,17 +59,19 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
     columns: dict[str, list] = {
         name: [] for name in ("lat", "lng", "altitude", "time", *set(EXTENSION_CHANNELS.values()))
     }
-    for point in root.iter("{*}trkpt"):
+    ns = namespace_of(root)
+    tags = {ns + "ele": "altitude", ns + "time": "time", ns + "extensions": "extensions"}
+    for point in root.iter(ns + "trkpt"):
         columns["lat"].append(point.get("lat"))
         columns["lng"].append(point.get("lon"))
         found: dict[str, str | None] = {}
         for child in point:
-            name = local_name(child.tag)
-            if name == "ele":
-                found["altitude"] = child.text
-            elif name == "time":
-                found["time"] = child.text
-            elif name == "extensions":
+            kind = tags.get(child.tag)  # exact namespaced tags: no string work per child
+            if kind is None:
+                continue
+            if kind != "extensions":
+                found[kind] = child.text
+            else:
                 for value in child.iter():
                     channel = EXTENSION_CHANNELS.get(local_name(value.tag))
                     if channel and channel not in found:
@@ -86,16 +80,16 @@ def read_track(path: str, root) -> tuple[dict[str, list], str | None, str | None
             if name not in ("lat", "lng"):
                 values.append(found.get(name))
     sport = None
-    for track in root.iter("{*}trk"):
-        kind = track.find("{*}type")
+    for track in root.iter(ns + "trk"):
+        kind = track.find(ns + "type")
         if kind is not None and kind.text:
             sport = kind.text
             break
     return columns, sport, root.get("creator")
 
 
-def _timed_points(path: str, data: bytes, etree_module=etree):
-    columns, sport, creator = read_track(path, _root(path, data, etree_module))
+def _timed_points(path: str, data: bytes, etree_module=ET):
+    columns, sport, creator = read_track(path, xml_root(path, data, etree_module))
     if not columns["time"]:
         raise ActivityFileError(
             path,
@@ -117,11 +111,12 @@ def _timed_points(path: str, data: bytes, etree_module=etree):
     return columns, times, timed, sport, creator
 
 
-def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
+def point_columns(path: str, data: bytes, etree_module=ET):
+    """(times, channels, sport word, creator) of the timed track points, checked."""
     columns, times, timed, sport, creator = _timed_points(path, data, etree_module)
     times = times[timed]
-    if len(times) > 1 and times[-1] <= times[0]:
-        check_start(path, utc_from_unix(float(times[0])))
+    if len(times) > 1 and times.max() <= times.min():
+        check_start(path, utc_from_unix(float(times.min())))
         raise ActivityFileError(
             path,
             "all its track points carry the same time, so it has no duration to import; export "
@@ -130,6 +125,11 @@ def parse(path: str, data: bytes, etree_module=etree) -> list[ParsedActivity]:
     channels = {
         name: floats_from_text(values)[timed] for name, values in columns.items() if name != "time"
     }
+    return times, channels, sport, creator
+
+
+def parse(path: str, data: bytes, etree_module=ET) -> list[ParsedActivity]:
+    times, channels, sport, creator = point_columns(path, data, etree_module)
     return [
         build_activity(
             path=path,
