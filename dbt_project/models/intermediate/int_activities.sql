@@ -122,6 +122,8 @@ imported_final as (
         zoned.activity_id,
         cast(null as bigint) as athlete_id,
         coalesce(zoned.gear_id, gear_by_name.gear_id) as gear_id,
+        -- the archive names gear it may not list in bikes.csv / shoes.csv
+        zoned.gear_name as imported_gear_name,
         cast(null as bigint) as upload_id,
         cast(null as varchar) as external_id,
         zoned.activity_name,

@@ -70,7 +70,7 @@ final as (
 
         -- gear
         activities.gear_id,
-        gear.gear_name,
+        coalesce(gear.gear_name, activities.imported_gear_name) as gear_name,
 
         -- flags
         activities.is_trainer,
