@@ -33,7 +33,7 @@
 {% macro in_run_window_predicate() -%}
     {%- if has_window() -%}
         {%- set activities = api.Relation.create(
-            database=target.database, schema='staging', identifier='stg_strava__activities'
+            database=target.database, schema='intermediate', identifier='int_activities'
         ) -%}
         activity_id in (
             select activity_id from {{ activities }} where {{ in_window('start_at_utc') }}

@@ -37,7 +37,7 @@
     {%- if is_incremental() and has_window() -%}
         {{ activity_id_column }} in (
             select activity_id
-            from {{ ref('stg_strava__activities') }}
+            from {{ ref('int_activities') }}
             where {{ in_window('start_at_utc') }}
         )
     {%- else -%}
@@ -52,7 +52,7 @@
 {% macro delete_orphaned_activities() -%}
     delete from {{ this }} as t
     where not exists (
-        select 1 from {{ ref('stg_strava__activities') }} as a where a.activity_id = t.activity_id
+        select 1 from {{ ref('int_activities') }} as a where a.activity_id = t.activity_id
     )
 {%- endmacro %}
 

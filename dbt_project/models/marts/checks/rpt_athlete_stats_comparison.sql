@@ -47,7 +47,7 @@ stats_year as (
             (select loaded_at_utc from fetched)
                 + to_seconds(cast(coalesce((
                     select arg_max(utc_offset_s, start_at_utc)
-                    from {{ ref('stg_strava__activities') }}
+                    from {{ ref('int_activities') }}
                 ), 0) as bigint)),
             current_date
         )) as integer) as ytd_year

@@ -2,13 +2,13 @@ with
 
 gear as (
 
-    select * from {{ ref('stg_strava__gear') }}
+    select * from {{ ref('int_gear') }}
 
 ),
 
 activities as (
 
-    select * from {{ ref('stg_strava__activities') }}
+    select * from {{ ref('int_activities') }}
 
 ),
 

@@ -2,19 +2,13 @@ with
 
 activities as (
 
-    select * from {{ ref('stg_strava__activities') }}
-
-),
-
-details as (
-
-    select * from {{ ref('stg_strava__activity_details') }}
+    select * from {{ ref('int_activities') }}
 
 ),
 
 gear as (
 
-    select * from {{ ref('stg_strava__gear') }}
+    select * from {{ ref('int_gear') }}
 
 ),
 
@@ -70,13 +64,13 @@ final as (
         activities.max_watts,
         activities.weighted_avg_watts,
         activities.kilojoules,
-        details.calories,
+        activities.calories,
         activities.suffer_score,
-        details.perceived_exertion,
+        activities.perceived_exertion,
 
         -- gear
         activities.gear_id,
-        gear.gear_name,
+        coalesce(gear.gear_name, activities.imported_gear_name) as gear_name,
 
         -- flags
         activities.is_trainer,
@@ -89,16 +83,18 @@ final as (
         activities.achievement_count,
         activities.kudos_count,
         activities.pr_count,
-        details.device_name,
-        details.description,
+        activities.device_name,
+        activities.description,
         activities.summary_polyline,
         activities.start_lat,
         activities.start_lng,
         activities.end_lat,
-        activities.end_lng
+        activities.end_lng,
+
+        -- where the activity came from: 'api', 'archive' (export's activities.csv) or 'file'
+        activities.data_source
 
     from activities
-    left join details on activities.activity_id = details.activity_id
     left join gear on activities.gear_id = gear.gear_id
 
 )

@@ -2,7 +2,7 @@ with
 
 laps as (
 
-    select * from {{ ref('stg_strava__activity_laps') }}
+    select * from {{ ref('int_activity_laps') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 splits as (
 
-    select * from {{ ref('stg_strava__activity_splits') }}
+    select * from {{ ref('int_activity_splits') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 efforts as (
 
-    select * from {{ ref('stg_strava__activity_best_efforts') }}
+    select * from {{ ref('int_activity_best_efforts') }}
 
 ),
 

@@ -8,7 +8,7 @@
     )
 }}
 
--- depends_on: {{ ref('stg_strava__activities') }}
+-- depends_on: {{ ref('int_activities') }}
 
 {#
     Mean-maximal curves per activity: for each standard duration, the best average power over any

@@ -8,7 +8,7 @@
     )
 }}
 
--- depends_on: {{ ref('stg_strava__activities') }}
+-- depends_on: {{ ref('int_activities') }}
 
 {#
     Incremental by the run's window: a partitioned run (re)builds the samples of the activities
@@ -19,14 +19,14 @@ with
 
 streams as (
 
-    select * from {{ ref('stg_strava__activity_streams') }}
+    select * from {{ ref('int_activity_streams') }}
     where {{ activity_in_run_scope('activity_id') }}
 
 ),
 
 activities as (
 
-    select activity_id, start_at_utc from {{ ref('stg_strava__activities') }}
+    select activity_id, start_at_utc from {{ ref('int_activities') }}
 
 ),
 

@@ -8,7 +8,7 @@
     )
 }}
 
--- depends_on: {{ ref('stg_strava__activities') }}
+-- depends_on: {{ ref('int_activities') }}
 
 {#
     GPS track points thinned for heat maps: samples snapped to a grid of 0.0005 degrees (about

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('activities') }}
+    select * from {{ raw_source('strava', 'activities') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('activity_best_efforts') }}
+    select * from {{ raw_source('strava', 'activity_best_efforts') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('activity_splits') }}
+    select * from {{ raw_source('strava', 'activity_splits') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('activity_streams') }}
+    select * from {{ raw_source('strava', 'activity_streams') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('athlete') }}
+    select * from {{ raw_source('strava', 'athlete') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('athlete_stats') }}
+    select * from {{ raw_source('strava', 'athlete_stats') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('athlete_zones') }}
+    select * from {{ raw_source('strava', 'athlete_zones') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ strava_source('gear') }}
+    select * from {{ raw_source('strava', 'gear') }}
 
 ),
 

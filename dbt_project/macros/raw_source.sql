@@ -1,11 +1,12 @@
 {#-
-    `source('strava', table_name)`, or, while dlt has not created that table yet (a first run whose
-    window had no laps, no best efforts, or no activities at all), an empty relation with the
-    contract's columns and types, taken from the source's yml. Staging models read raw tables
-    through this so that `dbt build` works on any partial warehouse.
+    `source(source_name, table_name)`, or, while dlt has not created that table yet, an empty
+    relation with the columns and types the source's yml declares. Staging models read raw
+    tables through this so that `dbt build` works on any partial warehouse: a first API run whose
+    window had no laps, or an athlete who never imported a file (no `files` tables at all), or
+    one who never connected the API (no `strava` tables).
 -#}
-{% macro strava_source(table_name) -%}
-    {%- set relation = source('strava', table_name) -%}
+{% macro raw_source(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
     {%- if not execute -%}
         {{ relation }}
     {%- else -%}
@@ -16,7 +17,7 @@
             {{ relation }}
         {%- else -%}
             {%- set node = graph.sources.values()
-                | selectattr('source_name', 'equalto', 'strava')
+                | selectattr('source_name', 'equalto', source_name)
                 | selectattr('name', 'equalto', table_name)
                 | first -%}
             (
