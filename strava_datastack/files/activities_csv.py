@@ -124,6 +124,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("total_cycles", "float"),  # 92
     ("media", "text"),  # 93 photo paths inside the archive, "|"-separated
 )
+# Columns 1-15 are written in the locale's spelling (decimal comma, athlete's units).
+LOCALIZED_COLUMNS = 15
 COLUMN_INDEX = {name: position for position, (name, _) in enumerate(COLUMNS)}
 # The oldest exports seen still had the first 13 columns (through Filename).
 MIN_COLUMNS = COLUMN_INDEX["filename"] + 1
@@ -329,8 +331,14 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     date_form = date_forms.most_common(1)[0][0] if date_forms else "en"
     # A comma inside a numeric column's value can only be a decimal comma (English exports never
     # group thousands); the metre distance and the display distance are filled for most rows.
+    # Only the first columns (the summary Strava shows, in the athlete's units) follow the
+    # locale; the precise columns after them keep "." in every language, so they would outvote
+    # a decimal comma.
     comma = dot = 0
-    numeric_positions = [p for p, (_, kind) in enumerate(COLUMNS[: len(header)]) if kind == "float"]
+    numeric_positions = [
+        p for p, (_, kind) in enumerate(COLUMNS[: min(len(header), LOCALIZED_COLUMNS)])
+        if kind == "float"
+    ]
     for row in rows[:200]:
         for position in numeric_positions:
             value = row[position] if position < len(row) else ""
