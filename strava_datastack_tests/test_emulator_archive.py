@@ -25,6 +25,8 @@ from garmin_fit_sdk import Decoder, Stream
 
 from strava_datastack.emulator import StravaEmulator
 from strava_datastack.emulator.archive import write_archive
+from strava_datastack.files.activities_csv import read_activities_csv
+from strava_datastack.files.gear_csv import read_gear_csv
 from strava_datastack.strava.export_format import (
     ACTIVITY_COLUMNS,
     ACTIVITY_COLUMNS_CS,
@@ -206,6 +208,36 @@ def test_czech_archive_is_the_same_data_localized(czech, english_rows):
     assert (folder / "bikes.csv").exists() and (folder / "shoes.csv").exists()
     files = [r[12] for r in rows[1:] if r[12]]
     assert all((folder / f).is_file() for f in files)
+
+
+@pytest.mark.parametrize("language", ["en", "cs"])
+def test_the_projects_reader_reads_both_archives_with_the_api_numbers(
+    language, english, czech, api_activities
+):
+    if language == "en":
+        data = english[1].read("activities.csv")
+        bikes, shoes = english[1].read("bikes.csv"), english[1].read("shoes.csv")
+    else:
+        folder = czech[1]
+        data = (folder / "activities.csv").read_bytes()
+        bikes, shoes = (folder / "bikes.csv").read_bytes(), (folder / "shoes.csv").read_bytes()
+
+    result = read_activities_csv(data)
+
+    assert result.problems == []
+    assert result.locale.language == language
+    rows = {row["activity_id"]: row for row in result.table.to_pylist()}
+    assert set(rows) == set(api_activities)
+    for activity_id, activity in api_activities.items():
+        row = rows[activity_id]
+        assert row["sport_type"] == activity["sport_type"]
+        assert row["activity_date"] == datetime.fromisoformat(activity["start_date"])
+        assert row["distance_display"] == round(activity["distance"] / 1000, 2)
+        assert row["distance"] == pytest.approx(activity["distance"], rel=1e-6)
+        assert row["gear_id"] == activity.get("gear_id")
+        assert row["flagged"] is None  # the emulator never flags an activity
+    gear = read_gear_csv(bikes, "bike") + read_gear_csv(shoes, "shoe")
+    assert {row["activity_gear"] for row in rows.values()} - {""} <= {g.name for g in gear}
 
 
 def test_unknown_header_is_refused_in_plain_words():

@@ -39,7 +39,11 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from strava_datastack.strava.export_format import (
+    ACTIVITIES_CSV,
     BIKE_COLUMNS,
+    COLUMN_INDEX,
+    GEAR_FIELDS,
+    GEAR_FILES,
     LOCALES,
     SHOE_COLUMNS,
     ExportLocale,
@@ -66,9 +70,10 @@ PRIVATE_NOTES = (
     "Left calf tight after 8 km,\nstretch more tonight.",
     'Tried the new gel, "salted caramel": never again.',
 )
-# Columns whose cells a real export always quotes, even when empty (Activity Date, Activity
-# Description, Media).
-ALWAYS_QUOTED = frozenset({1, 4, 93})
+# Columns whose cells a real export always quotes, even when empty.
+ALWAYS_QUOTED = frozenset(
+    COLUMN_INDEX[name] for name in ("activity_date", "activity_description", "media")
+)
 
 
 @dataclass(frozen=True)
@@ -153,11 +158,11 @@ def write_archive(
                 sink.add(filename, data)
                 counts[suffix] += 1
             rows.append(_activity_row(athlete, summary, extras, stats, filename, LOCALES[locale]))
-        sink.add("activities.csv", _csv(LOCALES[locale].columns, rows).encode())
-        bikes = [g for g in athlete.gear if g.is_bike]
-        shoes = [g for g in athlete.gear if not g.is_bike]
-        sink.add("bikes.csv", _csv(BIKE_COLUMNS, [_gear_row(g, "Ride") for g in bikes]).encode())
-        sink.add("shoes.csv", _csv(SHOE_COLUMNS, [_gear_row(g, "Run") for g in shoes]).encode())
+        sink.add(ACTIVITIES_CSV, _csv(LOCALES[locale].columns, rows).encode())
+        for gear_file, kind in GEAR_FILES.items():
+            header, sport = (BIKE_COLUMNS, "Ride") if kind == "bike" else (SHOE_COLUMNS, "Run")
+            gear = [g for g in athlete.gear if g.is_bike == (kind == "bike")]
+            sink.add(gear_file, _csv(header, [_gear_row(g, sport) for g in gear]).encode())
     return ArchiveSummary(
         path=sink.path,
         activities=len(rows),
@@ -524,62 +529,64 @@ def _activity_row(
     note = rng.choice(PRIVATE_NOTES) if rng.random() < 0.12 else ""
     elapsed, moving = s["elapsed_time"], s["moving_time"]
     outdoor = not s.get("trainer") and bool(s.get("start_latlng"))
-    values: dict[int, str] = {
-        0: str(s["id"]),
-        1: locale.format_date(_start(s)),
-        2: s["name"],
-        3: locale.sport_names.get(s["sport_type"], s["sport_type"]),
-        4: extras.get("description") or "",
-        5: str(elapsed),
-        6: display(s["distance"] / 1000, 2),
-        7: _num(s.get("max_heartrate")),
-        8: _num(s.get("suffer_score")),
-        9: "true" if s["commute"] else "false",
-        10: note,
-        11: gear.name if gear else "",
-        12: filename,
-        13: display(athlete.weight, 1),
-        14: display(gear.weight, 1) if gear and gear.weight else "",
-        15: _num(elapsed),
-        16: _num(moving),
-        17: _num(s["distance"]),
-        18: _num(s["max_speed"]),
-        19: _num(s["average_speed"]),
-        20: _num(s["total_elevation_gain"]),
-        21: _num(stats.get("elevation_loss")),
-        22: _num(s.get("elev_low")),
-        23: _num(s.get("elev_high")),
-        24: _num(stats.get("max_grade")),
-        25: _num(stats.get("average_grade")),
-        28: _num(stats.get("max_cadence")),
-        29: _num(s.get("average_cadence")),
-        30: _num(s.get("max_heartrate")),
-        31: _num(s.get("average_heartrate")),
-        32: _num(s.get("max_watts")),
-        33: _num(s.get("average_watts")),
-        34: _num(extras.get("calories")),
-        35: _num(stats.get("max_temp")),
-        36: _num(s.get("average_temp")),
-        37: _num(s.get("suffer_score")),
-        38: _num(s["kilojoules"] * 1000) if s.get("kilojoules") else "",
-        43: _num(extras.get("perceived_exertion")),
-        46: _num(s.get("weighted_average_watts")),
-        48: "0.0",
-        50: "1.0" if s["commute"] else "0.0",
-        52: "0.0" if s["manual"] else "1.0",
-        56: _num(s.get("average_temp")) if outdoor else "",
+    values: dict[str, str] = {  # canonical column name -> cell
+        "activity_id": str(s["id"]),
+        "activity_date": locale.format_date(_start(s)),
+        "activity_name": s["name"],
+        "activity_type": locale.sport_label(s["sport_type"]),
+        "activity_description": extras.get("description") or "",
+        "elapsed_time": str(elapsed),
+        "distance_display": display(s["distance"] / 1000, 2),
+        "max_heart_rate_summary": _num(s.get("max_heartrate")),
+        "relative_effort_summary": _num(s.get("suffer_score")),
+        "commute": "true" if s["commute"] else "false",
+        "activity_private_note": note,
+        "activity_gear": gear.name if gear else "",
+        "filename": filename,
+        "athlete_weight": display(athlete.weight, 1),
+        "bike_weight": display(gear.weight, 1) if gear and gear.weight else "",
+        "elapsed_time_precise": _num(elapsed),
+        "moving_time": _num(moving),
+        "distance": _num(s["distance"]),
+        "max_speed": _num(s["max_speed"]),
+        "average_speed": _num(s["average_speed"]),
+        "elevation_gain": _num(s["total_elevation_gain"]),
+        "elevation_loss": _num(stats.get("elevation_loss")),
+        "elevation_low": _num(s.get("elev_low")),
+        "elevation_high": _num(s.get("elev_high")),
+        "max_grade": _num(stats.get("max_grade")),
+        "average_grade": _num(stats.get("average_grade")),
+        "max_cadence": _num(stats.get("max_cadence")),
+        "average_cadence": _num(s.get("average_cadence")),
+        "max_heart_rate": _num(s.get("max_heartrate")),
+        "average_heart_rate": _num(s.get("average_heartrate")),
+        "max_watts": _num(s.get("max_watts")),
+        "average_watts": _num(s.get("average_watts")),
+        "calories": _num(extras.get("calories")),
+        "max_temperature": _num(stats.get("max_temp")),
+        "average_temperature": _num(s.get("average_temp")),
+        "relative_effort": _num(s.get("suffer_score")),
+        "total_work": _num(s["kilojoules"] * 1000) if s.get("kilojoules") else "",
+        "perceived_exertion": _num(extras.get("perceived_exertion")),
+        "weighted_average_power": _num(s.get("weighted_average_watts")),
+        "prefer_perceived_exertion": "0.0",
+        "commute_flag": "1.0" if s["commute"] else "0.0",
+        "from_upload": "0.0" if s["manual"] else "1.0",
+        "weather_temperature": _num(s.get("average_temp")) if outdoor else "",
         # The numeric part of the gear id as a (double) float: b8939761 -> 8939761.0.
-        68: repr(float(gear.id[1:])) if gear and gear.is_bike else "",
-        69: repr(float(gear.id[1:])) if gear and not gear.is_bike else "",
-        80: _num(s["distance"] / elapsed) if elapsed else "",  # Average Elapsed Speed
+        "bike": repr(float(gear.id[1:])) if gear and gear.is_bike else "",
+        "gear": repr(float(gear.id[1:])) if gear and not gear.is_bike else "",
+        "average_elapsed_speed": _num(s["distance"] / elapsed) if elapsed else "",
     }
-    for position, value in values.items():
-        row[position] = value
+    for name, value in values.items():
+        row[COLUMN_INDEX[name]] = value
     return row
 
 
 def _gear_row(gear, default_sport: str) -> list[str]:
-    return [gear.name, gear.brand_name, gear.model_name, default_sport if gear.primary else ""]
+    values = {"name": gear.name, "brand": gear.brand_name, "model": gear.model_name,
+              "default_sport_types": default_sport if gear.primary else ""}  # fmt: skip
+    return [values[field] for field in GEAR_FIELDS]
 
 
 def _csv(header: tuple[str, ...], rows: list[list[str]]) -> str:

@@ -4,8 +4,10 @@ Strava translates the header, the dates, the decimal separator and the sport nam
 athlete's language, and repeats several header names (``Elapsed Time``, ``Distance``, ``Max Heart
 Rate``, ``Relative Effort``, ``Commute``), so a reader that trusts header names loses one of each
 pair and fails on every localized export. The column ORDER is the same in every language: the
-layout below is that order, and the reader checks the values look like it (an id that is a whole
-number, a date it can read, numbers where numbers belong) before trusting it.
+layout (:data:`~strava_datastack.strava.export_format.ACTIVITY_LAYOUT`, shared with the emulator
+that writes archives) is that order, and the reader checks the values look like it (an id that is
+a whole number, a date it can read, numbers where numbers belong) before trusting it; the header
+is never trusted.
 """
 
 from __future__ import annotations
@@ -17,118 +19,20 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# ---------------------------------------------------------------------------------------------
-# The layout: one (canonical name, kind) per position, in Strava's order. Older exports hold a
-# prefix of it, newer ones may append columns (kept as text, named after their header).
-# Kinds: "int", "float", "bool", "timestamp", "text". Duplicated Strava names get names that say
-# what they hold (the first of a pair is the summary Strava shows, the second the precise value).
-# ---------------------------------------------------------------------------------------------
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("activity_id", "int"),  # 0  Activity ID: the API's id
-    ("activity_date", "timestamp"),  # 1  Activity Date: start, UTC
-    ("activity_name", "text"),  # 2
-    ("activity_type", "text"),  # 3  sport name as exported (translated); see sport_type
-    ("activity_description", "text"),  # 4
-    ("elapsed_time", "int"),  # 5  Elapsed Time, whole seconds
-    ("distance_display", "float"),  # 6  Distance in the athlete's unit (km or mi)
-    ("max_heart_rate_summary", "float"),  # 7  Max Heart Rate (summary)
-    ("relative_effort_summary", "float"),  # 8  Relative Effort (summary)
-    ("commute", "bool"),  # 9  Commute ("true"/"false")
-    ("activity_private_note", "text"),  # 10
-    ("activity_gear", "text"),  # 11 the gear's NAME
-    ("filename", "text"),  # 12 original upload inside the archive; empty for manual entries
-    ("athlete_weight", "float"),  # 13
-    ("bike_weight", "float"),  # 14
-    ("elapsed_time_precise", "float"),  # 15 Elapsed Time, seconds as float
-    ("moving_time", "float"),  # 16
-    ("distance", "float"),  # 17 Distance in metres
-    ("max_speed", "float"),  # 18 m/s
-    ("average_speed", "float"),  # 19 m/s
-    ("elevation_gain", "float"),  # 20
-    ("elevation_loss", "float"),  # 21
-    ("elevation_low", "float"),  # 22
-    ("elevation_high", "float"),  # 23
-    ("max_grade", "float"),  # 24
-    ("average_grade", "float"),  # 25
-    ("average_positive_grade", "float"),  # 26
-    ("average_negative_grade", "float"),  # 27
-    ("max_cadence", "float"),  # 28
-    ("average_cadence", "float"),  # 29
-    ("max_heart_rate", "float"),  # 30 Max Heart Rate (precise)
-    ("average_heart_rate", "float"),  # 31
-    ("max_watts", "float"),  # 32
-    ("average_watts", "float"),  # 33
-    ("calories", "float"),  # 34
-    ("max_temperature", "float"),  # 35
-    ("average_temperature", "float"),  # 36
-    ("relative_effort", "float"),  # 37 Relative Effort (precise)
-    ("total_work", "float"),  # 38
-    ("number_of_runs", "float"),  # 39
-    ("uphill_time", "float"),  # 40
-    ("downhill_time", "float"),  # 41
-    ("other_time", "float"),  # 42
-    ("perceived_exertion", "float"),  # 43
-    ("type", "text"),  # 44 Type (rarely filled; its form is not documented)
-    ("start_time", "text"),  # 45 Start Time (rarely filled; its form is not documented)
-    ("weighted_average_power", "float"),  # 46
-    ("power_count", "float"),  # 47
-    ("prefer_perceived_exertion", "bool"),  # 48 0.0 / 1.0
-    ("perceived_relative_effort", "float"),  # 49
-    ("commute_flag", "bool"),  # 50 Commute again, as 0.0 / 1.0
-    ("total_weight_lifted", "float"),  # 51
-    ("from_upload", "bool"),  # 52 0.0 / 1.0
-    ("grade_adjusted_distance", "float"),  # 53
-    ("weather_observation_time", "float"),  # 54 seconds since 1970, as exported
-    ("weather_condition", "text"),  # 55
-    ("weather_temperature", "float"),  # 56
-    ("apparent_temperature", "float"),  # 57
-    ("dewpoint", "float"),  # 58
-    ("humidity", "float"),  # 59
-    ("weather_pressure", "float"),  # 60
-    ("wind_speed", "float"),  # 61
-    ("wind_gust", "float"),  # 62
-    ("wind_bearing", "float"),  # 63
-    ("precipitation_intensity", "float"),  # 64
-    ("sunrise_time", "float"),  # 65 seconds since 1970, as exported
-    ("sunset_time", "float"),  # 66 seconds since 1970, as exported
-    ("moon_phase", "float"),  # 67
-    ("bike", "float"),  # 68 numeric part of a bike's gear id (8939761.0 = b8939761)
-    ("gear", "float"),  # 69 numeric part of a shoe's gear id (g...)
-    ("precipitation_probability", "float"),  # 70
-    ("precipitation_type", "text"),  # 71
-    ("cloud_cover", "float"),  # 72
-    ("weather_visibility", "float"),  # 73
-    ("uv_index", "float"),  # 74
-    ("weather_ozone", "float"),  # 75
-    ("jump_count", "float"),  # 76
-    ("total_grit", "float"),  # 77
-    ("average_flow", "float"),  # 78
-    ("flagged", "bool"),  # 79
-    ("average_elapsed_speed", "float"),  # 80
-    ("dirt_distance", "float"),  # 81
-    ("newly_explored_distance", "float"),  # 82
-    ("newly_explored_dirt_distance", "float"),  # 83
-    ("activity_count", "float"),  # 84
-    ("total_steps", "float"),  # 85
-    ("carbon_saved", "float"),  # 86
-    ("pool_length", "float"),  # 87
-    ("training_load", "float"),  # 88
-    ("intensity", "float"),  # 89
-    ("average_grade_adjusted_pace", "float"),  # 90
-    ("timer_time", "float"),  # 91
-    ("total_cycles", "float"),  # 92
-    ("media", "text"),  # 93 photo paths inside the archive, "|"-separated
+from strava_datastack.strava.export_format import (
+    ACTIVITY_LAYOUT,
+    COLUMN_INDEX,
+    DATE_EXAMPLES,
+    DISPLAY_BLOCK,
+    MIN_COLUMNS,
+    SPORT_LABELS,
+    parse_activity_date,
 )
-# Columns 1-15 are written in the locale's spelling (decimal comma, athlete's units).
-LOCALIZED_COLUMNS = 15
-COLUMN_INDEX = {name: position for position, (name, _) in enumerate(COLUMNS)}
-# The oldest exports seen still had the first 13 columns (through Filename).
-MIN_COLUMNS = COLUMN_INDEX["filename"] + 1
+
 # Columns the reader adds after the exported ones.
 DERIVED_COLUMNS = ("sport_type", "gear_id", "source_line", "source_row_hash")
 
@@ -139,113 +43,6 @@ _ARROW_TYPES = {
     "timestamp": pa.timestamp("us", tz="UTC"),
     "text": pa.string(),
 }
-
-# ---------------------------------------------------------------------------------------------
-# Sport names as exported, per language, mapped back to Strava's sport_type. English exports
-# carry display names ("Virtual Ride"); the others are translations of those.
-# ---------------------------------------------------------------------------------------------
-SPORT_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "Ride": "Ride", "Run": "Run", "Walk": "Walk", "Hike": "Hike", "Swim": "Swim",
-        "Virtual Ride": "VirtualRide", "Virtual Run": "VirtualRun", "E-Bike Ride": "EBikeRide",
-        "Mountain Bike Ride": "MountainBikeRide", "Gravel Ride": "GravelRide",
-        "E-Mountain Bike Ride": "EMountainBikeRide", "Trail Run": "TrailRun",
-        "Alpine Ski": "AlpineSki", "Backcountry Ski": "BackcountrySki", "Nordic Ski": "NordicSki",
-        "Workout": "Workout", "Weight Training": "WeightTraining", "Yoga": "Yoga",
-        "Rowing": "Rowing", "Kayaking": "Kayaking", "Canoeing": "Canoeing",
-        "Stand Up Paddling": "StandUpPaddling", "Inline Skate": "InlineSkate",
-        "Ice Skate": "IceSkate", "Rock Climb": "RockClimbing", "Rock Climbing": "RockClimbing",
-        "Snowboard": "Snowboard", "Snowshoe": "Snowshoe", "Elliptical": "Elliptical",
-        "Stair-Stepper": "StairStepper", "Crossfit": "Crossfit", "Sail": "Sail",
-        "Surfing": "Surfing", "Windsurf": "Windsurf", "Kitesurf": "Kitesurf", "Golf": "Golf",
-        "Soccer": "Soccer", "Tennis": "Tennis", "Handcycle": "Handcycle",
-        "Wheelchair": "Wheelchair", "Velomobile": "Velomobile", "Roller Ski": "RollerSki",
-        "Skateboard": "Skateboard", "Pilates": "Pilates", "Badminton": "Badminton",
-        "Squash": "Squash", "Table Tennis": "TableTennis", "Pickleball": "Pickleball",
-        "Racquetball": "Racquetball", "Virtual Row": "VirtualRow",
-        "HIIT": "HighIntensityIntervalTraining",
-    },
-    "cs": {
-        "Jízda": "Ride", "Běh": "Run", "Chůze": "Walk", "Turistika": "Hike",
-        "Plavání": "Swim", "Virtuální jízda": "VirtualRide", "Virtuální běh": "VirtualRun",
-        "Jízda na elektrokole": "EBikeRide", "Jízda na horském kole": "MountainBikeRide",
-        "Jízda na gravelu": "GravelRide", "Jízda na elektrickém horském kole": "EMountainBikeRide",
-        "Běh v terénu": "TrailRun", "Sjezdové lyžování": "AlpineSki",
-        "Skialpinismus": "BackcountrySki", "Běh na lyžích": "NordicSki", "Trénink": "Workout",
-        "Posilování": "WeightTraining", "Jóga": "Yoga", "Veslování": "Rowing",
-        "Jízda na kajaku": "Kayaking", "Jízda na kánoi": "Canoeing",
-        "Paddleboarding": "StandUpPaddling", "Inline bruslení": "InlineSkate",
-        "Bruslení": "IceSkate", "Lezení": "RockClimbing", "Snowboarding": "Snowboard",
-        "Sněžnice": "Snowshoe", "Eliptický trenažér": "Elliptical", "Jachting": "Sail",
-        "Surfování": "Surfing", "Windsurfing": "Windsurf", "Kitesurfing": "Kitesurf",
-        "Fotbal": "Soccer", "Tenis": "Tennis", "Kolečkové lyže": "RollerSki",
-    },
-    "de": {
-        "Radfahrt": "Ride", "Lauf": "Run", "Spaziergang": "Walk", "Wanderung": "Hike",
-        "Schwimmen": "Swim", "Virtuelle Radfahrt": "VirtualRide", "Virtueller Lauf": "VirtualRun",
-        "E-Bike-Fahrt": "EBikeRide", "Mountainbike-Fahrt": "MountainBikeRide",
-        "Gravel-Fahrt": "GravelRide", "E-Mountainbike-Fahrt": "EMountainBikeRide",
-        "Traillauf": "TrailRun", "Ski Alpin": "AlpineSki", "Skitour": "BackcountrySki",
-        "Langlauf": "NordicSki", "Training": "Workout", "Krafttraining": "WeightTraining",
-        "Rudern": "Rowing", "Kajakfahren": "Kayaking", "Kanufahren": "Canoeing",
-        "Stand-Up-Paddling": "StandUpPaddling", "Inlineskaten": "InlineSkate",
-        "Eislaufen": "IceSkate", "Klettern": "RockClimbing", "Snowboarden": "Snowboard",
-        "Schneeschuhwandern": "Snowshoe", "Crosstrainer": "Elliptical", "Segeln": "Sail",
-        "Surfen": "Surfing", "Windsurfen": "Windsurf", "Kitesurfen": "Kitesurf",
-        "Fußball": "Soccer", "Rollski": "RollerSki",
-    },
-}
-
-# ---------------------------------------------------------------------------------------------
-# Date forms. Activity Date is UTC in every language; only its spelling changes.
-# ---------------------------------------------------------------------------------------------
-_MONTHS_EN = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-_DATE_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    # "Oct 7, 2020, 2:43:11 PM"
-    ("en", re.compile(r"(?P<mon>[A-Za-z]{3})[a-z]*\.? (?P<d>\d{1,2}), (?P<y>\d{4}),? "
-                      r"(?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})\s?(?P<ampm>[AaPp]\.?[Mm]\.?)?")),
-    # "7 Oct 2020, 14:43:11" (English, day first)
-    ("en", re.compile(r"(?P<d>\d{1,2}) (?P<mon>[A-Za-z]{3})[a-z]*\.? (?P<y>\d{4}),? "
-                      r"(?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})\s?(?P<ampm>[AaPp]\.?[Mm]\.?)?")),
-    # "1. 1. 2020 10:00:00" (Czech) and "01.01.2020, 10:00:00" (German)
-    ("dotted", re.compile(r"(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>\d{4}),?\s+"
-                          r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?")),
-    # "2020-10-07 14:43:11", "2020-10-07T14:43:11Z", "2020-10-07T14:43:11+00:00"
-    ("iso", re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2})"
-                       r"(?::(?P<S>\d{2})(?:\.\d+)?)?(?:Z|[+-]00:?00)?")),
-)
-_DATE_EXAMPLES = "'Oct 7, 2020, 2:43:11 PM', '1. 1. 2020 10:00:00', '01.01.2020, 10:00:00', " \
-    "'2020-01-01 10:00:00'"
-
-
-def parse_activity_date(text: str) -> tuple[datetime, str] | None:
-    """Reads an Activity Date in any supported spelling: (UTC datetime, form name) or None."""
-    text = text.strip().replace("\u202f", " ").replace("\xa0", " ")
-    for form, pattern in _DATE_FORMS:
-        match = pattern.fullmatch(text)
-        if not match:
-            continue
-        parts = match.groupdict()
-        if "mon" in parts:
-            month = _MONTHS_EN.get(parts["mon"][:3].lower())
-            if month is None:
-                continue
-        else:
-            month = int(parts["m"])
-        hour = int(parts["H"])
-        ampm = (parts.get("ampm") or "").replace(".", "").lower()
-        if ampm:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if ampm == "pm" else 0)
-        try:
-            value = datetime(int(parts["y"]), month, int(parts["d"]), hour, int(parts["M"]),
-                             int(parts["S"] or 0), tzinfo=UTC)
-        except ValueError:
-            return None
-        return value, form
-    return None
 
 
 @dataclass(frozen=True)
@@ -330,22 +127,23 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     """Reads the locale off the data: the date form, the decimal separator, the sport names."""
     date_form = date_forms.most_common(1)[0][0] if date_forms else "en"
     # A comma inside a numeric column's value can only be a decimal comma (English exports never
-    # group thousands); the metre distance and the display distance are filled for most rows.
-    # Only the first columns (the summary Strava shows, in the athlete's units) follow the
-    # locale; the precise columns after them keep "." in every language, so they would outvote
-    # a decimal comma.
-    comma = dot = 0
-    numeric_positions = [
-        p for p, (_, kind) in enumerate(COLUMNS[: min(len(header), LOCALIZED_COLUMNS)])
-        if kind == "float"
-    ]
-    for row in rows[:200]:
-        for position in numeric_positions:
-            value = row[position] if position < len(row) else ""
-            if "," in value and _is_number(value, ","):
-                comma += 1
-            elif "." in value:
-                dot += 1
+    # group thousands). The locale's separator shows in the display block (the display distance
+    # is filled for most rows); Strava keeps "." in the machine block, so that block is counted
+    # only when the display block tells nothing. With "," chosen, a value with a "." and no ","
+    # still reads as a plain decimal, so a file with commas everywhere reads the same.
+    numeric = [p for p, (_, _, kind) in enumerate(ACTIVITY_LAYOUT[: len(header)])
+               if kind == "float"]
+    for positions in ([p for p in numeric if p < DISPLAY_BLOCK], numeric):
+        comma = dot = 0
+        for row in rows[:200]:
+            for position in positions:
+                value = row[position] if position < len(row) else ""
+                if "," in value and _is_number(value, ","):
+                    comma += 1
+                elif "." in value:
+                    dot += 1
+        if comma or dot:
+            break
     decimal_separator = "," if comma > dot else "."
     sports = Counter(row[COLUMN_INDEX["activity_type"]] for row in rows
                      if len(row) > COLUMN_INDEX["activity_type"])
@@ -353,11 +151,11 @@ def _detect_locale(rows: list[list[str]], header: list[str], date_forms: Counter
     if date_form == "en":
         candidates = ["en"]
     elif date_form == "dotted":
-        candidates = [lang for lang in SPORT_NAMES if lang != "en"]
+        candidates = [lang for lang in SPORT_LABELS if lang != "en"]
     else:
-        candidates = list(SPORT_NAMES)
+        candidates = list(SPORT_LABELS)
     # The language whose sport names recognise most rows wins (Yoga or Golf count for several).
-    votes = {lang: sum(n for name, n in sports.items() if name in SPORT_NAMES[lang])
+    votes = {lang: sum(n for name, n in sports.items() if name in SPORT_LABELS[lang])
              for lang in candidates}
     best = max(votes.values(), default=0)
     tied = [lang for lang in candidates if votes[lang] == best]
@@ -383,8 +181,8 @@ def sport_type_of(exported_name: str, language: str) -> str | None:
     name = exported_name.strip()
     if not name:
         return None
-    for lang in (language, *SPORT_NAMES):
-        found = SPORT_NAMES.get(lang, {}).get(name)
+    for lang in (language, *SPORT_LABELS):
+        found = SPORT_LABELS.get(lang, {}).get(name)
         if found:
             return found
     if language in ("en", "unknown") and name.isascii():
@@ -404,7 +202,7 @@ def _check_layout(header: list[str], rows: list[list[str]], decimal_separator: s
     """Refuses a file whose columns do not hold what Strava's order says they hold."""
     expected = (
         "Strava's activities.csv (column 1 the activity id, a whole number; column 2 the "
-        f"activity date, e.g. {_DATE_EXAMPLES}; numbers in the numeric columns)"
+        f"activity date, e.g. {DATE_EXAMPLES}; numbers in the numeric columns)"
     )
     if len(header) < MIN_COLUMNS:
         raise ActivitiesCsvError(
@@ -423,7 +221,7 @@ def _check_layout(header: list[str], rows: list[list[str]], decimal_separator: s
             f"{sample[0][:40]!r}, {sample[1][:40]!r}. Use the activities.csv from the archive "
             "as downloaded; if it is one, its layout is new to this project: please report it."
         )
-    for position, (name, kind) in enumerate(COLUMNS[: len(header)]):
+    for position, (_, name, kind) in enumerate(ACTIVITY_LAYOUT[: len(header)]):
         if kind not in ("int", "float"):
             continue
         filled = [row[position] for row in full_rows if row[position].strip()]
@@ -448,8 +246,8 @@ def _is_number(text: str, decimal_separator: str) -> bool:
 def read_activities_csv(data: bytes | str) -> ActivitiesCsv:
     """Reads an export's activities.csv (bytes as stored, or text) into a typed Arrow table.
 
-    Every exported column is kept, named by its position (``COLUMNS``); extra trailing columns
-    of newer exports are kept as text under a name made from their header. Added columns:
+    Every exported column is kept, named by its position (``ACTIVITY_LAYOUT``); extra trailing
+    columns of newer exports are kept as text under a name made from their header. Added columns:
     ``sport_type`` (Strava's name for the translated sport), ``gear_id`` (``b…``/``g…`` from the
     numeric Bike/Gear columns), ``source_line`` and ``source_row_hash`` (to see a row change).
     Rows that do not parse are skipped and listed in ``problems``; the rest load.
@@ -496,10 +294,10 @@ def read_activities_csv(data: bytes | str) -> ActivitiesCsv:
     locale = _detect_locale(rows, header, date_forms)
     _check_layout(header, rows, locale.decimal_separator)
 
-    names = [name for name, _ in COLUMNS[: len(header)]]
-    kinds = [kind for _, kind in COLUMNS[: len(header)]]
+    names = [name for _, name, _ in ACTIVITY_LAYOUT[: len(header)]]
+    kinds = [kind for _, _, kind in ACTIVITY_LAYOUT[: len(header)]]
     taken = set(names) | set(DERIVED_COLUMNS)
-    for extra in header[len(COLUMNS):]:
+    for extra in header[len(ACTIVITY_LAYOUT):]:
         name = snake_case(extra)
         while name in taken:
             name += "_extra"
@@ -600,7 +398,7 @@ _KIND_WORDS = {
     "int": "a whole number",
     "float": "a number",
     "bool": "true or false",
-    "timestamp": f"a date such as {_DATE_EXAMPLES}",
+    "timestamp": f"a date such as {DATE_EXAMPLES}",
     "text": "text",
 }
 

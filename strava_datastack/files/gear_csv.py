@@ -1,9 +1,7 @@
 """The export's ``bikes.csv`` and ``shoes.csv``: the athlete's gear, by column position.
 
-Both files have the same four columns (name, brand, model, default sport types), translated like
-every export CSV, so they are read by position. They hold no gear id: activities.csv links an
-activity to its gear by the gear's NAME (``Activity Gear``) and by the numeric id (``Bike`` /
-``Gear``), so the name is the key that joins them.
+Both files have the same columns (:data:`~strava_datastack.strava.export_format.GEAR_FIELDS`),
+translated like every export CSV, so they are read by position and the header is skipped unread.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ import io
 from dataclasses import dataclass
 
 from strava_datastack.files.activities_csv import ActivitiesCsvError
+from strava_datastack.strava.export_format import GEAR_FIELDS, GEAR_FILES, GEAR_SPORT_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -22,9 +21,6 @@ class GearRow:
     brand: str
     model: str
     default_sport_types: tuple[str, ...]  # as exported (possibly translated)
-
-
-GEAR_FILES = {"bikes.csv": "bike", "shoes.csv": "shoe"}
 
 
 def read_gear_csv(data: bytes | str, kind: str) -> list[GearRow]:
@@ -43,13 +39,14 @@ def read_gear_csv(data: bytes | str, kind: str) -> list[GearRow]:
                 f"{kind}s.csv is not UTF-8 text; use the file from the archive as downloaded."
             ) from None
     rows = list(csv.reader(io.StringIO(data.removeprefix("\ufeff"), newline="")))
-    if not rows:
-        return []
     gear = []
     for row in rows[1:]:
         if not row or not row[0].strip():
             continue
-        cells = [*row, "", "", ""][:4]
-        sports = tuple(s.strip() for s in cells[3].split(",") if s.strip())
-        gear.append(GearRow(kind, cells[0].strip(), cells[1].strip(), cells[2].strip(), sports))
+        cells = dict(zip(GEAR_FIELDS, (*row, *[""] * len(GEAR_FIELDS)), strict=False))
+        sports = tuple(
+            s.strip() for s in cells["default_sport_types"].split(GEAR_SPORT_SEPARATOR) if s.strip()
+        )
+        gear.append(GearRow(kind, cells["name"].strip(), cells["brand"].strip(),
+                            cells["model"].strip(), sports))
     return gear

@@ -26,10 +26,10 @@ from strava_datastack.files.activities_csv import (
     ActivitiesCsvError,
     read_activities_csv,
 )
-from strava_datastack.files.gear_csv import GEAR_FILES, GearRow, read_gear_csv
+from strava_datastack.files.gear_csv import GearRow, read_gear_csv
+from strava_datastack.strava.export_format import ACTIVITIES_CSV, GEAR_FILES
 
 ACTIVITY_FORMATS = {".fit": "fit", ".gpx": "gpx", ".tcx": "tcx"}
-ACTIVITIES_CSV = "activities.csv"
 MIB = 1024 * 1024
 
 
