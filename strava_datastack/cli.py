@@ -123,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from strava_datastack.defs.evidence.site import serve_site
+    from strava_datastack.site.serve import serve_site
 
     if args.data_dir:
         os.environ["STRAVA_DATASTACK_DATA_DIR"] = args.data_dir

@@ -29,7 +29,8 @@ import duckdb
 import pytest
 
 from strava_datastack import paths
-from strava_datastack.defs.evidence import site
+from strava_datastack.site import build as site_build
+from strava_datastack.site import npm, serve
 
 # The raw tables are made by the dbt tests' copy of the warehouse contract: one definition.
 from strava_datastack_tests.test_dbt_models import RAW_TABLES, create_raw_warehouse
@@ -517,10 +518,10 @@ def fixture_warehouse() -> Path:
 
 
 @functools.cache
-def fixture_site() -> tuple[site.SiteBuild, Path]:
+def fixture_site() -> tuple[site_build.SiteBuild, Path]:
     """One site build per test session from the fixture warehouse (both test modules use it)."""
     warehouse = fixture_warehouse()
-    build = site.build_site(warehouse, warehouse.parent / "site")
+    build = site_build.build_site(warehouse, warehouse.parent / "site")
     return build, warehouse
 
 
@@ -531,7 +532,7 @@ def built_site():
     return fixture_site()
 
 
-SOURCE_DIR = site.EVIDENCE_DIR / "sources" / site.SOURCE_NAME
+SOURCE_DIR = paths.EVIDENCE_DIR / "sources" / site_build.SOURCE_NAME
 
 
 def run_source_queries(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
@@ -554,7 +555,7 @@ def run_source_queries(warehouse: Path) -> dict[str, tuple[list[str], list[tuple
     return results
 
 
-def page_text(build: site.SiteBuild, route: str) -> str:
+def page_text(build: site_build.SiteBuild, route: str) -> str:
     """The visible text of a prerendered page, tags stripped and whitespace collapsed."""
     html = (build.site_dir / route.strip("/") / "index.html").read_text()
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
@@ -633,7 +634,7 @@ def test_latest_activities_are_prerendered_and_the_rest_have_a_fallback(built_si
     con = duckdb.connect(str(warehouse), read_only=True)
     latest = con.execute(
         "select activity_id, name from marts.fct_activities order by start_at_utc desc limit ?",
-        [site.PRERENDERED_ACTIVITIES],
+        [site_build.PRERENDERED_ACTIVITIES],
     ).fetchall()
     con.close()
     activity_pages = [
@@ -655,18 +656,18 @@ def test_build_leaves_no_error_in_pages(built_site):
 
 def test_ensure_node_modules_runs_npm_ci_only_when_missing_or_stale(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(site, "_run", lambda args, **kw: calls.append(args))
-    monkeypatch.setattr(site, "_npm", lambda: "npm")
+    monkeypatch.setattr(npm, "run_command", lambda args, **kw: calls.append(args))
+    monkeypatch.setattr(npm, "npm_executable", lambda: "npm")
     (tmp_path / "package-lock.json").write_text('{"lockfileVersion": 3}')
 
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is True  # missing
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is True  # missing
     assert calls and calls[-1][1] == "ci"
     (tmp_path / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
-    (tmp_path / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(tmp_path))
+    (tmp_path / "node_modules" / npm.LOCK_HASH_MARKER).write_text(npm._lock_hash(tmp_path))
     calls.clear()
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is False  # fresh
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is False  # fresh
     (tmp_path / "package-lock.json").write_text('{"lockfileVersion": 3, "changed": true}')
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is True  # stale
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is True  # stale
     assert len(calls) == 1
 
 
@@ -683,7 +684,7 @@ def stand_in_project(tmp_path: Path, sources_script: str) -> tuple[Path, Path]:
     (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
     write_package_json(project, sources_script)
     (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
-    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
+    (project / "node_modules" / npm.LOCK_HASH_MARKER).write_text(npm._lock_hash(project))
     snapshot = tmp_path / "snapshot.duckdb"
     snapshot.write_bytes(b"")
     return project, snapshot
@@ -691,7 +692,7 @@ def stand_in_project(tmp_path: Path, sources_script: str) -> tuple[Path, Path]:
 
 def test_build_site_fails_clearly(tmp_path):
     with pytest.raises(RuntimeError, match="No warehouse snapshot"):
-        site.build_site(tmp_path / "missing.duckdb", tmp_path / "site", log=lambda _: None)
+        site_build.build_site(tmp_path / "missing.duckdb", tmp_path / "site", log=lambda _: None)
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     # An Evidence project whose source export fails: the error carries npm's output.
@@ -699,7 +700,7 @@ def test_build_site_fails_clearly(tmp_path):
     project, snapshot = stand_in_project(tmp_path, script)
     site_dir = tmp_path / "site"
     with pytest.raises(RuntimeError, match=r"(?s)npm run sources.*Catalog Error: no marts"):
-        site.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
     assert not site_dir.exists()  # nothing half-built was published
 
     # Evidence reports a failed source query but exits 0: the missing export is caught.
@@ -708,7 +709,7 @@ def test_build_site_fails_clearly(tmp_path):
     (project / "sources" / "strava").mkdir(parents=True)
     (project / "sources" / "strava" / "activities.sql").write_text("select 1")
     with pytest.raises(RuntimeError, match=r"(?s)could not export activities.*Catalog Error"):
-        site.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
     assert not site_dir.exists()
 
 
@@ -729,7 +730,9 @@ def test_builds_of_one_project_wait_for_each_other(tmp_path):
 
     def build(name):
         with pytest.raises(RuntimeError, match="npm run sources"):
-            site.build_site(snapshot, tmp_path / name, log=messages.append, evidence_dir=project)
+            site_build.build_site(
+                snapshot, tmp_path / name, log=messages.append, evidence_dir=project
+            )
 
     builds = [threading.Thread(target=build, args=(f"site{i}",)) for i in range(2)]
     for thread in builds:
@@ -753,8 +756,8 @@ def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from strava_datastack.defs.evidence import site; "
-            "site.build_site(sys.argv[1], sys.argv[2], evidence_dir=sys.argv[3])",
+            "import sys; from strava_datastack.site.build import build_site; "
+            "build_site(sys.argv[1], sys.argv[2], evidence_dir=sys.argv[3])",
             str(snapshot),
             str(tmp_path / "killed_site"),
             str(project),
@@ -770,7 +773,7 @@ def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
     killed.wait()
 
     with pytest.raises(RuntimeError, match="npm run sources"):
-        site.build_site(snapshot, tmp_path / "site", log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, tmp_path / "site", log=lambda _: None, evidence_dir=project)
     assert events.read_text().split() == ["start", "end", "start", "end"]
 
 
@@ -784,7 +787,7 @@ def test_serve_site_answers_ranges_routes_and_fallback(tmp_path):
     (tmp_path / "trends" / "index.html").write_text("trends")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "t.parquet").write_bytes(bytes(range(10)))
-    server, url = site.serve_site(tmp_path)
+    server, url = serve.serve_site(tmp_path)
     try:
 
         def get(path, headers=None):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import requests
 
-from strava_datastack.strava.client import RateLimitReading
 from strava_datastack.strava.errors import StravaError
+from strava_datastack.strava.rate_limits import RateLimitReading
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import dagster as dg
 
 from strava_datastack import paths
 from strava_datastack.defs.dbt.assets import strava_dbt
-from strava_datastack.defs.evidence.site import build_site
 from strava_datastack.defs.status import data_status, write_data_status
+from strava_datastack.site.build import build_site
 
 MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
 
