@@ -25,12 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-sys.path.insert(0, str(REPO_ROOT))
-
-# The contract's raw DDL, shared with the dbt model tests.
-from strava_datastack_tests.test_dbt_models import RAW_TABLES  # noqa: E402
+from strava_datastack.contract import RAW_SCHEMA, dbt_source_tables
+from strava_datastack.paths import DBT_PROJECT_DIR
+from strava_datastack.warehouse import STORAGE_VERSION
 
 LOAD_ID = "1700000000.0"
 DAILY_RUNS = 5
@@ -245,13 +242,10 @@ OTHER_SQL = [
 def synthesise_warehouse(path: Path, first: date, last: date) -> dict[str, int]:
     """A warehouse with the contract's raw tables filled for activities from `first` to `last`."""
     con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION 'v1.0.0')")
-    con.execute("CREATE SCHEMA w.strava")
-    for table, ddl in RAW_TABLES.items():
-        con.execute(
-            f"CREATE TABLE w.strava.{table} ({ddl}, _dlt_load_id VARCHAR NOT NULL, "
-            "_dlt_id VARCHAR NOT NULL)"
-        )
+    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION '{STORAGE_VERSION}')")
+    con.execute(f"CREATE SCHEMA w.{RAW_SCHEMA}")
+    for table in dbt_source_tables():
+        con.execute(table.create_table_sql("w"))
     params = {"first": first.isoformat(), "last": last.isoformat(), "load_id": LOAD_ID}
     for sql in [ACTIVITIES_SQL, STREAMS_SQL, *OTHER_SQL]:
         used = {k: v for k, v in params.items() if f"${k}" in sql}
@@ -301,7 +295,7 @@ def main() -> None:
         for years in (1, 5):
             work = root / f"{years}y"
             work.mkdir()
-            warehouses[years] = work / "strava.duckdb"
+            warehouses[years] = work / "warehouse.duckdb"
             first = last - timedelta(days=365 * years - 1)
             started = time.perf_counter()
             counts = synthesise_warehouse(warehouses[years], first, last)

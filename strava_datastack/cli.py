@@ -53,6 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from strava_datastack.definitions import defs
+    from strava_datastack.defs import run_tags
     from strava_datastack.emulator import StravaEmulator
     from strava_datastack.warehouse import table_counts
 
@@ -76,9 +77,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             instance=instance,
             resources=defs.resources,
             tags={
-                "dagster/asset_partition_range_start": first_day.isoformat(),
-                "dagster/asset_partition_range_end": today.isoformat(),
-                "strava-datastack/source": "demo",
+                **run_tags.range_tags(first_day.isoformat(), today.isoformat()),
+                run_tags.SOURCE: "demo",
             },
             raise_on_error=False,
         )
@@ -90,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             selection=dg.AssetSelection.groups("bi"),
             instance=instance,
             resources=defs.resources,
-            tags={"strava-datastack/source": "demo"},
+            tags={run_tags.SOURCE: "demo"},
             raise_on_error=False,
         )
         if not site.success:
@@ -101,15 +101,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         emulator.stop()
 
     # Count in the snapshot: this process may still hold the live file open (dlt, dbt).
-    counts = table_counts(paths.warehouse_snapshot_path(), "strava")
-    marts = table_counts(paths.warehouse_snapshot_path(), "marts")
+    counts = table_counts(paths.warehouse_snapshot_path(), ["strava", "marts"])
+    raw = {name.split(".")[1]: n for name, n in counts.items() if name.startswith("strava.")}
+    marts = {name.split(".")[1]: n for name, n in counts.items() if name.startswith("marts.")}
     print()
     print(f"Done in {time.monotonic() - started:.0f} s. Runs {result.run_id} and {site.run_id}.")
     print(f"Strava API requests used: {usage['read_daily']} (of the default 1,000 a day)")
-    print(f"Activities loaded: {counts.get('activities', 0)}")
+    print(f"Activities loaded: {raw.get('activities', 0)}")
     print(
         "Rows per raw table: "
-        + ", ".join(f"{t} {n}" for t, n in counts.items() if not t.startswith("_dlt"))
+        + ", ".join(f"{t} {n}" for t, n in raw.items() if not t.startswith("_dlt"))
     )
     print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
     print(f"Warehouse: {paths.warehouse_path()}  (try: duckdb -readonly {paths.warehouse_path()})")
@@ -151,7 +152,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC) + timedelta(days=1)
     state = Ledger(paths.budget_ledger_path()).load()
-    allowance = state.read_limit_daily - round(state.read_limit_daily * DEFAULT_RESERVE_SHARE)
+    allowance = state.backfill_allowance()
     snapshot = paths.warehouse_snapshot_path()
     warehouse = snapshot if snapshot.exists() else paths.warehouse_path()
     estimate = estimate_range(warehouse, start, end, FetchOptions(), allowance)

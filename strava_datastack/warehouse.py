@@ -1,9 +1,15 @@
-"""The DuckDB warehouse file: creating it readable by Evidence, and snapshotting it for readers."""
+"""The DuckDB warehouse file: connecting, creating it readable by Evidence, snapshotting it.
+
+Plain functions without Dagster, so the Strava planner, the site build and the CLI use them too;
+Dagster assets reach them through the `Warehouse` resource (defs/resources.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -13,18 +19,29 @@ import duckdb
 STORAGE_VERSION = "v1.0.0"
 
 
+@contextlib.contextmanager
+def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection that is closed when the block ends.
+
+    Closing matters: a writer's open connection blocks every other process, readers included,
+    and DuckDB checkpoints on close (so a snapshot copied afterwards is the whole database).
+    """
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def ensure_warehouse(path: Path) -> Path:
     """Creates an empty warehouse file in the readable storage format if none exists yet."""
     path = Path(path)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:")
-    try:
+    with connect(":memory:") as con:
         con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
         con.execute("DETACH warehouse")
-    finally:
-        con.close()
     return path
 
 
@@ -42,21 +59,22 @@ def snapshot_warehouse(path: Path, snapshot: Path) -> Path:
     return snapshot
 
 
-def table_counts(path: Path, schema: str) -> dict[str, int]:
-    """Row counts of every table in `schema` (read-only; do not call while a writer runs)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? "
-                "order by table_name",
-                [schema],
-            ).fetchall()
-        ]
+def table_counts(path: Path, schemas: Sequence[str], *, read_only: bool = True) -> dict[str, int]:
+    """Rows per ``schema.table`` of every table (not view) in ``schemas``, over one connection.
+
+    Read-only by default; a writer that has just closed the file (the dbt asset, in its writer
+    slot) opens it read-write, because DuckDB refuses a read-only open beside its own.
+    """
+    with connect(path, read_only=read_only) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' "
+            "order by table_schema, table_name",
+            [list(schemas)],
+        ).fetchall()
         return {
-            table: con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-            for table in tables
+            f"{schema}.{table}": con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
+            for schema, table in tables
         }
-    finally:
-        con.close()

@@ -25,6 +25,7 @@ from strava_datastack.site.npm import (
     npm_executable,
     run_command,
 )
+from strava_datastack.warehouse import connect
 
 SOURCE_NAME = "strava"
 # Held for a whole build: Evidence builds in fixed folders of the project (.evidence/template,
@@ -122,18 +123,13 @@ def _latest_activity_routes(warehouse_snapshot: Path, limit: int) -> list[str]:
     import duckdb
 
     try:
-        con = duckdb.connect(str(warehouse_snapshot), read_only=True)
+        with connect(warehouse_snapshot, read_only=True) as con:
+            rows = con.execute(
+                "select activity_id from marts.fct_activities order by start_at_utc desc limit ?",
+                [limit],
+            ).fetchall()
     except duckdb.Error:
         return []
-    try:
-        rows = con.execute(
-            "select activity_id from marts.fct_activities order by start_at_utc desc limit ?",
-            [limit],
-        ).fetchall()
-    except duckdb.Error:
-        return []
-    finally:
-        con.close()
     return [f"/activities/{activity_id}/" for (activity_id,) in rows]
 
 

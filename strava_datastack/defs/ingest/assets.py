@@ -6,22 +6,16 @@ from typing import Any
 
 import dagster as dg
 import dlt
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack import paths
+from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
-
-# Run tags the resume sensor reads (see defs/automation.py).
-TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
-TAG_RESUME_AFTER = "strava-datastack/resume-after"
-TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
-TAG_CONTINUES = "strava-datastack/continues-run"
-TAG_CONTINUES_BACKFILL = "strava-datastack/continues-backfill"
 
 DESCRIPTIONS = {
     "activities": "Activity summaries from GET /athlete/activities for the partition window.",
@@ -82,7 +76,6 @@ class StravaTranslator(DagsterDltTranslator):
 )
 def strava_ingest(
     context: dg.AssetExecutionContext,
-    dlt: DagsterDltResource,
     config: IngestConfig,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
@@ -98,9 +91,9 @@ def strava_ingest(
         window.start,
         window.end,
         config,
-        daily_refresh=context.run.tags.get(TAG_DAILY_REFRESH) == "true",
+        daily_refresh=context.run.tags.get(run_tags.DAILY_REFRESH) == "true",
         tables=selected if context.is_subset else None,
-        continuation=TAG_CONTINUES in context.run.tags,
+        continuation=run_tags.CONTINUES in context.run.tags,
         log=context.log.info,
     )
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
@@ -133,7 +126,7 @@ def strava_ingest(
         resume_after = progress.resets_at or budget.resets_at()
         context.instance.add_run_tags(
             context.run.run_id,
-            {TAG_BUDGET_STOPPED: "true", TAG_RESUME_AFTER: resume_after.isoformat()},
+            {run_tags.BUDGET_STOPPED: "true", run_tags.RESUME_AFTER: resume_after.isoformat()},
         )
         context.log.warning(
             f"{progress.stopped} Loaded {len(progress.done_ids)} activities; {len(complete_days)} "
