@@ -12,8 +12,6 @@ Run: ``uv run python benchmarks/dbt_incremental.py``. The last line reads
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -26,8 +24,7 @@ from pathlib import Path
 import duckdb
 
 from strava_datastack.contract import RAW_SCHEMA, dbt_source_tables
-from strava_datastack.paths import DBT_PROJECT_DIR
-from strava_datastack.warehouse import STORAGE_VERSION
+from strava_datastack.warehouse import STORAGE_VERSION, dbt_command
 
 LOAD_ID = "1700000000.0"
 DAILY_RUNS = 5
@@ -261,19 +258,10 @@ def synthesise_warehouse(path: Path, first: date, last: date) -> dict[str, int]:
 
 def dbt_build(warehouse: Path, work: Path, dbt_vars: dict[str, str] | None = None) -> float:
     """Runs `dbt build` (as the Dagster asset does) on `warehouse`; returns wall-clock seconds."""
-    dbt = Path(sys.executable).parent / "dbt"
-    args = [
-        str(dbt), "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-    ]  # fmt: skip
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
-    env = {**os.environ, "STRAVA_DATASTACK_WAREHOUSE": str(warehouse)}
     started = time.perf_counter()
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        dbt_command(["build"], warehouse, work, dbt_vars), capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-5000:])

@@ -100,8 +100,8 @@ def _columns(spec: str) -> tuple[Column, ...]:
 _TABLES = [
     RawTable(
         "activities",
-        "Activity summaries from /athlete/activities, merged on id. Soft-deleted rows carry "
-        "is_deleted.",
+        "Activity summaries from GET /athlete/activities, merged on id; activities Strava no "
+        "longer lists are kept with is_deleted.",
         _columns("""
             id bigint
             name text
@@ -154,8 +154,8 @@ _TABLES = [
     ),
     RawTable(
         "activity_listings",
-        "Which windows of /athlete/activities were listed when, so a continuation reuses the "
-        "listing instead of paying for it again.",
+        "Which windows of GET /athlete/activities were listed and when, so a listing is never "
+        "paid for twice.",
         _columns("""
             window_start timestamp : UTC
             window_end timestamp : UTC
@@ -168,8 +168,7 @@ _TABLES = [
     ),
     RawTable(
         "activity_details",
-        "Fields only the detailed activity (/activities/{id}) has: description, calories, "
-        "device, full polyline.",
+        "Description, calories, device and full polyline from GET /activities/{id}.",
         _columns("""
             id bigint
             description text
@@ -183,7 +182,7 @@ _TABLES = [
     ),
     RawTable(
         "activity_laps",
-        "Laps of an activity (/activities/{id}/laps).",
+        "Laps of an activity, taken from its detail (no extra request).",
         _columns("""
             id bigint
             activity_id bigint
@@ -210,7 +209,7 @@ _TABLES = [
     ),
     RawTable(
         "activity_splits",
-        "Per-km ('metric') and per-mile ('standard') splits of an activity.",
+        "Metric (per km) and standard (per mile) splits, taken from the activity detail.",
         _columns("""
             activity_id bigint
             units text : 'metric' per km, 'standard' per mile
@@ -228,7 +227,7 @@ _TABLES = [
     ),
     RawTable(
         "activity_best_efforts",
-        "Best efforts (400m ... Marathon) Strava found inside a run.",
+        "Best efforts of runs (400m ... Marathon), taken from the activity detail.",
         _columns("""
             id bigint
             activity_id bigint
@@ -246,8 +245,8 @@ _TABLES = [
     ),
     RawTable(
         "activity_streams",
-        "1 Hz samples of an activity (/activities/{id}/streams), one row per sample; all rows "
-        "of an activity are replaced together.",
+        "1 Hz samples from GET /activities/{id}/streams, one row per sample; all rows of an "
+        "activity are replaced together.",
         _columns("""
             activity_id bigint
             sample_index bigint
@@ -268,8 +267,8 @@ _TABLES = [
     ),
     RawTable(
         "activity_zones",
-        "Time per zone bucket of an activity (/activities/{id}/zones, optional: time in zones "
-        "is computed in dbt from the streams).",
+        "Strava's time in zones per activity (optional: GET /activities/{id}/zones; dbt "
+        "computes time in zones from the streams).",
         _columns("""
             activity_id bigint
             zone_type text : 'heartrate', 'power' or 'pace'
@@ -283,7 +282,7 @@ _TABLES = [
     ),
     RawTable(
         "athlete",
-        "The authenticated athlete (/athlete).",
+        "The athlete's profile (FTP, weight, measurement preference) from GET /athlete.",
         _columns("""
             id bigint
             username text
@@ -303,7 +302,7 @@ _TABLES = [
     ),
     RawTable(
         "gear",
-        "Bikes ('b...') and shoes ('g...') (/gear/{id}).",
+        "Every bike ('b...') and shoe ('g...') of the athlete, from GET /gear/{id}.",
         _columns("""
             id text : 'b…' bike, 'g…' shoe
             kind text : 'bike' or 'shoe'
@@ -318,7 +317,7 @@ _TABLES = [
     ),
     RawTable(
         "athlete_zones",
-        "The athlete's heart-rate and power zones, one row per zone.",
+        "The athlete's heart-rate and power zones from GET /athlete/zones, one row per zone.",
         _columns("""
             zone_type text : 'heartrate' or 'power'
             zone bigint : 1-based
@@ -329,8 +328,8 @@ _TABLES = [
     ),
     RawTable(
         "athlete_stats",
-        "Strava's own totals (/athletes/{id}/stats): recent/ytd/all x ride/run/swim, "
-        "Everyone-visible activities only.",
+        "Strava's own totals from GET /athletes/{id}/stats: recent, year to date and all time "
+        "per sport, Everyone-visible activities only.",
         _columns("""
             period text : 'recent', 'ytd' or 'all'
             sport text : 'ride', 'run' or 'swim'

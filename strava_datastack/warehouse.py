@@ -7,12 +7,16 @@ Dagster assets reach them through the `Warehouse` resource (defs/resources.py).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+
+from strava_datastack.paths import DBT_PROJECT_DIR
 
 # Evidence's DuckDB (node, 1.x) cannot open files in DuckDB 2.0's default storage format. dlt and
 # dbt keep the version a file was created with, so creating it ourselves is enough.
@@ -78,3 +82,22 @@ def table_counts(path: Path, schemas: Sequence[str], *, read_only: bool = True) 
             ).fetchone()[0]
             for schema, table in tables
         }
+
+
+def dbt_command(
+    command: list[str], warehouse: Path, work: Path, dbt_vars: dict[str, str] | None = None
+) -> list[str]:
+    """The command line that runs dbt ``command`` on ``warehouse`` outside Dagster.
+
+    For tests and benchmarks: target and logs go into ``work`` so that runs never collide, and
+    the warehouse path goes in the vars profiles.yml reads, as the Dagster assets pass it.
+    """
+    dbt = Path(sys.executable).parent / "dbt"
+    return [
+        str(dbt), *command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps({"warehouse_path": str(warehouse), **(dbt_vars or {})}),
+    ]  # fmt: skip

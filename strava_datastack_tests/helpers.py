@@ -27,9 +27,8 @@ from pathlib import Path
 import duckdb
 
 from strava_datastack.contract import RAW_SCHEMA, RawTable, dbt_source_tables
-from strava_datastack.paths import DBT_PROJECT_DIR
 from strava_datastack.site.build import SiteBuild, build_site
-from strava_datastack.warehouse import STORAGE_VERSION, table_counts
+from strava_datastack.warehouse import STORAGE_VERSION, dbt_command, table_counts
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,22 +175,14 @@ def run_dbt(
     work: Path, warehouse: Path, command: list[str], dbt_vars: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Runs the venv's dbt on `warehouse`, with target and logs inside `work` (no collisions)."""
-    dbt = Path(sys.executable).parent / "dbt"
-    args = [
-        str(dbt), *command,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-    ]  # fmt: skip
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
-    env = {
-        **os.environ,
-        "STRAVA_DATASTACK_WAREHOUSE": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        dbt_command(command, warehouse, work, dbt_vars),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     return result
 

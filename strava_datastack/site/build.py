@@ -233,15 +233,18 @@ def _build_locked(
     shutil.rmtree(template / "build", ignore_errors=True)
     shutil.rmtree(template / ".svelte-kit" / "output", ignore_errors=True)
 
-    output = run_command(
-        [npm, "run", "sources"],
-        cwd=evidence_dir,
-        env=env,
-        timeout=SOURCES_TIMEOUT_S,
-        log=log,
-        what="Evidence source export (npm run sources)",
-        keep_fds=(lock_fd,),
-    )
+    def npm_run(script: str, what: str, timeout: float) -> str:
+        return run_command(
+            [npm, "run", script],
+            cwd=evidence_dir,
+            env=env,
+            timeout=timeout,
+            log=log,
+            what=f"{what} (npm run {script})",
+            keep_fds=(lock_fd,),
+        )
+
+    output = npm_run("sources", "Evidence source export", SOURCES_TIMEOUT_S)
     # `evidence sources` reports a failed query and carries on (exit code 0): check the manifest.
     missing = _missing_exports(evidence_dir)
     if missing:
@@ -251,15 +254,7 @@ def _build_locked(
         )
     _fill_empty_exports(evidence_dir, log=log)
     # build:strict fails on a query error instead of publishing a page that shows the error.
-    run_command(
-        [npm, "run", "build:strict"],
-        cwd=evidence_dir,
-        env=env,
-        timeout=BUILD_TIMEOUT_S,
-        log=log,
-        what="Evidence build (npm run build:strict)",
-        keep_fds=(lock_fd,),
-    )
+    npm_run("build:strict", "Evidence build", BUILD_TIMEOUT_S)
     built = evidence_dir / "build"
     if not (built / "index.html").is_file():
         raise RuntimeError(f"Evidence build finished but {built / 'index.html'} is missing.")

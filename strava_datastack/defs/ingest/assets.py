@@ -10,27 +10,13 @@ from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack import paths
+from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
-
-DESCRIPTIONS = {
-    "activities": "Activity summaries from GET /athlete/activities for the partition window.",
-    "activity_listings": "Which windows were listed and when, so a listing is never paid twice.",
-    "activity_details": "Description, calories, device, polyline from GET /activities/{id}.",
-    "activity_laps": "Laps, taken from the activity detail (no extra request).",
-    "activity_splits": "Metric (km) and standard (mile) splits, taken from the activity detail.",
-    "activity_best_efforts": "Best efforts of runs (400m ... Marathon), from the activity detail.",
-    "activity_streams": "1 Hz samples, one row per sample, from GET /activities/{id}/streams.",
-    "activity_zones": "Strava's time in zones per activity (optional: GET /activities/{id}/zones).",
-    "athlete": "The athlete's profile (FTP, weight, measurement preference) from GET /athlete.",
-    "gear": "Every bike and shoe of the athlete, from GET /gear/{id}.",
-    "athlete_zones": "The athlete's heart-rate and power zones from GET /athlete/zones.",
-    "athlete_stats": "Strava's own totals (recent, year to date, all time) per sport.",
-}
 
 
 class StravaTranslator(DagsterDltTranslator):
@@ -55,7 +41,7 @@ class StravaTranslator(DagsterDltTranslator):
             key=dg.AssetKey([DATASET_NAME, name]),
             deps=[],
             group_name="ingest",
-            description=DESCRIPTIONS.get(name, f"Strava {name}."),
+            description=RAW_TABLES[name].description,
             kinds={"dlt", "duckdb"},
             owners=["team:strava-datastack"],
             skippable=True,
