@@ -48,7 +48,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -56,9 +55,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 RANGE_END = datetime(2026, 1, 1, tzinfo=UTC)  # exclusive: the last day is 2025-12-31
 CLOCK_START = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)

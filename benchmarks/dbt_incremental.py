@@ -12,8 +12,6 @@ Run: ``uv run python benchmarks/dbt_incremental.py``. The last line reads
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -25,12 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-sys.path.insert(0, str(REPO_ROOT))
-
-# The contract's raw DDL, shared with the dbt model tests.
-from strava_datastack_tests.test_dbt_models import RAW_TABLES  # noqa: E402
+from strava_datastack.contract import RAW_SCHEMA, dbt_source_tables
+from strava_datastack.warehouse import STORAGE_VERSION, dbt_command
 
 LOAD_ID = "1700000000.0"
 DAILY_RUNS = 5
@@ -245,13 +239,10 @@ OTHER_SQL = [
 def synthesise_warehouse(path: Path, first: date, last: date) -> dict[str, int]:
     """A warehouse with the contract's raw tables filled for activities from `first` to `last`."""
     con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION 'v1.0.0')")
-    con.execute("CREATE SCHEMA w.strava")
-    for table, ddl in RAW_TABLES.items():
-        con.execute(
-            f"CREATE TABLE w.strava.{table} ({ddl}, _dlt_load_id VARCHAR NOT NULL, "
-            "_dlt_id VARCHAR NOT NULL)"
-        )
+    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION '{STORAGE_VERSION}')")
+    con.execute(f"CREATE SCHEMA w.{RAW_SCHEMA}")
+    for table in dbt_source_tables():
+        con.execute(table.create_table_sql("w"))
     params = {"first": first.isoformat(), "last": last.isoformat(), "load_id": LOAD_ID}
     for sql in [ACTIVITIES_SQL, STREAMS_SQL, *OTHER_SQL]:
         used = {k: v for k, v in params.items() if f"${k}" in sql}
@@ -267,19 +258,10 @@ def synthesise_warehouse(path: Path, first: date, last: date) -> dict[str, int]:
 
 def dbt_build(warehouse: Path, work: Path, dbt_vars: dict[str, str] | None = None) -> float:
     """Runs `dbt build` (as the Dagster asset does) on `warehouse`; returns wall-clock seconds."""
-    dbt = Path(sys.executable).parent / "dbt"
-    args = [
-        str(dbt), "build",
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-    ]  # fmt: skip
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
-    env = {**os.environ, "STRAVA_DATASTACK_WAREHOUSE": str(warehouse)}
     started = time.perf_counter()
-    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        dbt_command(["build"], warehouse, work, dbt_vars), capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-5000:])
@@ -301,7 +283,7 @@ def main() -> None:
         for years in (1, 5):
             work = root / f"{years}y"
             work.mkdir()
-            warehouses[years] = work / "strava.duckdb"
+            warehouses[years] = work / "warehouse.duckdb"
             first = last - timedelta(days=365 * years - 1)
             started = time.perf_counter()
             counts = synthesise_warehouse(warehouses[years], first, last)

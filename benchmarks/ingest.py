@@ -44,9 +44,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
 CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
 RANGES = {
     1: (datetime(2025, 1, 1, tzinfo=UTC), CLOCK),

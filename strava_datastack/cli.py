@@ -87,6 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from strava_datastack.definitions import defs
+    from strava_datastack.defs import run_tags
     from strava_datastack.emulator import StravaEmulator
     from strava_datastack.warehouse import table_counts
 
@@ -116,9 +117,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 instance=instance,
                 resources=defs.resources,
                 tags={
-                    "dagster/asset_partition_range_start": f"{first:%Y-%m-%d}",
-                    "dagster/asset_partition_range_end": f"{last:%Y-%m-%d}",
-                    "strava-datastack/source": "demo",
+                    **run_tags.range_tags(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"),
+                    run_tags.SOURCE: "demo",
                 },
                 raise_on_error=False,
             )
@@ -156,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             selection=dg.AssetSelection.groups("bi"),
             instance=instance,
             resources=defs.resources,
-            tags={"strava-datastack/source": "demo"},
+            tags={run_tags.SOURCE: "demo"},
             raise_on_error=False,
         )
         if not site.success:
@@ -168,9 +168,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # Count in the snapshot: this process may still hold the live file open (dlt, dbt).
     snapshot = paths.warehouse_snapshot_path()
-    api = table_counts(snapshot, "strava")
-    files = table_counts(snapshot, "files")
-    marts = table_counts(snapshot, "marts")
+    counts = table_counts(snapshot, ["strava", "files", "marts"])
+
+    def tables_of(schema: str) -> dict[str, int]:
+        return {n.split(".")[1]: c for n, c in counts.items() if n.startswith(f"{schema}.")}
+
+    api, files, marts = tables_of("strava"), tables_of("files"), tables_of("marts")
     print()
     print(f"Done in {time.monotonic() - stages.started:.0f} s.")
     print(
@@ -194,7 +197,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from strava_datastack.defs.evidence.site import serve_site
+    from strava_datastack.site.serve import serve_site
 
     if args.data_dir:
         os.environ["STRAVA_DATASTACK_DATA_DIR"] = args.data_dir
@@ -222,7 +225,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     end = datetime.fromisoformat(args.end).replace(tzinfo=UTC) + timedelta(days=1)
     state = Ledger(paths.budget_ledger_path()).load()
-    allowance = state.read_limit_daily - round(state.read_limit_daily * DEFAULT_RESERVE_SHARE)
+    allowance = state.backfill_allowance()
     snapshot = paths.warehouse_snapshot_path()
     warehouse = snapshot if snapshot.exists() else paths.warehouse_path()
     estimate = estimate_range(warehouse, start, end, FetchOptions(), allowance)

@@ -2,7 +2,6 @@
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
-from dagster_dlt import DagsterDltResource
 
 from strava_datastack.defs.automation import (
     daily_refresh,
@@ -22,6 +21,7 @@ from strava_datastack.defs.evidence.assets import evidence_site
 from strava_datastack.defs.files.assets import files_import
 from strava_datastack.defs.ingest.assets import strava_ingest
 from strava_datastack.defs.ingest.reconcile import reconcile, weekly_reconcile
+from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
 
 defs = dg.Definitions(
@@ -44,8 +44,8 @@ defs = dg.Definitions(
     # location (seconds each) for every step, which multiprocess execution would cost.
     executor=dg.in_process_executor,
     resources={
-        "dlt": DagsterDltResource(),
         "dbt": DbtCliResource(project_dir=dbt_project),
+        "warehouse": Warehouse(),
         "writer_pool": WriterPool(),
     },
 )

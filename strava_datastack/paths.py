@@ -8,6 +8,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EVIDENCE_DIR = REPO_ROOT / "evidence"
+# Not strava.duckdb: DuckDB names the catalog after the file, and a catalog named like the raw
+# schema `strava` makes `strava.<table>` ambiguous.
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 def data_dir() -> Path:
@@ -19,12 +22,12 @@ def data_dir() -> Path:
 
 
 def warehouse_path() -> Path:
-    return data_dir() / "warehouse.duckdb"
+    return data_dir() / WAREHOUSE_FILE
 
 
 def warehouse_snapshot_path() -> Path:
     """A closed copy of the warehouse that readers (Evidence) use, so they never block a writer."""
-    return data_dir() / "snapshot" / "warehouse.duckdb"
+    return data_dir() / "snapshot" / WAREHOUSE_FILE
 
 
 def token_store_path() -> Path:

@@ -1,16 +1,40 @@
-"""The DuckDB warehouse file: creating it readable by Evidence, and snapshotting it for readers."""
+"""The DuckDB warehouse file: connecting, creating it readable by Evidence, snapshotting it.
+
+Plain functions without Dagster, so the Strava planner, the site build and the CLI use them too;
+Dagster assets reach them through the `Warehouse` resource (defs/resources.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 
+from strava_datastack.paths import DBT_PROJECT_DIR
+
 # Evidence's DuckDB (node, 1.x) cannot open files in DuckDB 2.0's default storage format. dlt and
 # dbt keep the version a file was created with, so creating it ourselves is enough.
 STORAGE_VERSION = "v1.0.0"
+
+
+@contextlib.contextmanager
+def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection that is closed when the block ends.
+
+    Closing matters: a writer's open connection blocks every other process, readers included,
+    and DuckDB checkpoints on close (so a snapshot copied afterwards is the whole database).
+    """
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def ensure_warehouse(path: Path) -> Path:
@@ -19,12 +43,9 @@ def ensure_warehouse(path: Path) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:")
-    try:
+    with connect(":memory:") as con:
         con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
         con.execute("DETACH warehouse")
-    finally:
-        con.close()
     return path
 
 
@@ -42,21 +63,41 @@ def snapshot_warehouse(path: Path, snapshot: Path) -> Path:
     return snapshot
 
 
-def table_counts(path: Path, schema: str) -> dict[str, int]:
-    """Row counts of every table in `schema` (read-only; do not call while a writer runs)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        tables = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? "
-                "order by table_name",
-                [schema],
-            ).fetchall()
-        ]
+def table_counts(path: Path, schemas: Sequence[str], *, read_only: bool = True) -> dict[str, int]:
+    """Rows per ``schema.table`` of every table (not view) in ``schemas``, over one connection.
+
+    Read-only by default; a writer that has just closed the file (the dbt asset, in its writer
+    slot) opens it read-write, because DuckDB refuses a read-only open beside its own.
+    """
+    with connect(path, read_only=read_only) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' "
+            "order by table_schema, table_name",
+            [list(schemas)],
+        ).fetchall()
         return {
-            table: con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-            for table in tables
+            f"{schema}.{table}": con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
+            for schema, table in tables
         }
-    finally:
-        con.close()
+
+
+def dbt_command(
+    command: list[str], warehouse: Path, work: Path, dbt_vars: dict[str, str] | None = None
+) -> list[str]:
+    """The command line that runs dbt ``command`` on ``warehouse`` outside Dagster.
+
+    For tests and benchmarks: target and logs go into ``work`` so that runs never collide, and
+    the warehouse path goes in the vars profiles.yml reads, as the Dagster assets pass it.
+    """
+    dbt = Path(sys.executable).parent / "dbt"
+    return [
+        str(dbt), *command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps({"warehouse_path": str(warehouse), **(dbt_vars or {})}),
+    ]  # fmt: skip

@@ -1,14 +1,8 @@
-"""Shared test fixtures: the recorded Strava payloads and isolated project folders."""
-
-import json
-from pathlib import Path
+"""Shared test fixtures: the emulator and isolated project folders (helpers: helpers.py)."""
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# Real recorded Strava responses live beside the checkout (CI has shared/ there too).
-STRAVA_API_DIR = REPO_ROOT.parent / "shared" / "strava-api"
-
+from strava_datastack_tests.helpers import EMULATOR_NOW, REPO_ROOT, emulator_env
 
 # Modules that build the Evidence site share the evidence/ folder, so they run on one worker.
 SITE_BUILDING_MODULES = {"test_demo", "test_evidence_site", "test_site_browser"}
@@ -42,11 +36,6 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.xdist_group(group_of(item)))
 
 
-def recorded(relative: str):
-    """A recorded real Strava payload, parsed."""
-    return json.loads((STRAVA_API_DIR / relative).read_text())
-
-
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """A private data folder (warehouse, token store, site) for one test."""
@@ -58,9 +47,6 @@ def data_dir(tmp_path, monkeypatch):
 
 # --- the Strava emulator and isolated project state -------------------------------------------
 
-# A fixed "now" for the emulator: tests load history before it, far from today's partitions.
-EMULATOR_NOW = "2025-07-01T12:00:00+00:00"
-
 
 @pytest.fixture
 def emulator():
@@ -71,13 +57,6 @@ def emulator():
 
     with StravaEmulator(seed=1, clock_start=datetime.fromisoformat(EMULATOR_NOW)) as emu:
         yield emu
-
-
-def emulator_env(emu) -> dict[str, str]:
-    """Everything a process needs to use the emulator: credentials, API and clock."""
-    from strava_datastack.strava.budget import EMULATOR_CLOCK_ENV
-
-    return {**emu.env(), EMULATOR_CLOCK_ENV: f"http://127.0.0.1:{emu.port}/_emulator/"}
 
 
 @pytest.fixture
@@ -98,35 +77,3 @@ def dagster_home(tmp_path, monkeypatch):
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
-
-
-def materialize_range(instance, start: str, end: str, tags: dict | None = None):
-    """`core_selection()` over the days ``start``..``end`` in one in-process run."""
-    import dagster as dg
-
-    from strava_datastack.definitions import defs
-
-    return dg.materialize(
-        defs.assets,
-        selection=core_selection(),
-        instance=instance,
-        resources=defs.resources,
-        tags={
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-            **(tags or {}),
-        },
-    )
-
-
-def core_selection():
-    """Ingest plus the dbt models behind fct_activities: what most tests need, at a fraction
-    of a full dbt build's time (the full build is covered by the CLI, demo and dbt tests)."""
-    import dagster as dg
-
-    return (
-        dg.AssetSelection.groups("ingest")
-        | dg.AssetSelection.assets(["marts", "fct_activities"])
-        .upstream()
-        .required_multi_asset_neighbors()
-    )

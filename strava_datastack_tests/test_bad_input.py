@@ -1,13 +1,14 @@
 """Bad input gets a plain-words error, leaves the warehouse as it was, and leaks no secret."""
 
 import json
+import logging
 
 import dagster as dg
 import pytest
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
-from strava_datastack_tests.test_budget import table_digest
+from strava_datastack_tests.helpers import table_digest
 
 DAY = "2025-06-10"
 TABLES = ["strava.activities", "strava.activity_details", "strava.activity_streams"]
@@ -85,9 +86,19 @@ def test_revoked_access_is_explained(loaded_day, strava_env):
     assert digests() == before
 
 
-def test_server_errors_are_retried_with_backoff(loaded_day, strava_env):
+def test_server_errors_are_retried_with_backoff(loaded_day, strava_env, caplog):
+    used = strava_env.usage()["total_requests"]
     strava_env.faults.server_errors = 2
-    assert load(loaded_day, "2025-06-11").success
+    with caplog.at_level(logging.WARNING, logger="strava_datastack.strava.client"):
+        assert load(loaded_day, "2025-06-11").success
+    assert strava_env.faults.server_errors == 0, "both 500s were served"
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    # The same request again after each 500, waiting twice as long the second time.
+    assert len(retries) == 2, retries
+    assert "HTTP 500" in retries[0] and "retrying in 1.0 s" in retries[0]
+    assert "HTTP 500" in retries[1] and "retrying in 2.0 s" in retries[1]
+    assert retries[0].split(" failed")[0] == retries[1].split(" failed")[0]
+    assert strava_env.usage()["total_requests"] > used + 2
 
 
 def test_a_malformed_body_names_the_endpoint_and_loads_nothing(loaded_day, strava_env):

@@ -8,23 +8,22 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import duckdb
 import pytest
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
-from strava_datastack.defs.automation import TAG_CONTINUES, resume_budget_stopped_runs
-from strava_datastack.defs.ingest.assets import TAG_BUDGET_STOPPED
+from strava_datastack.defs import run_tags
+from strava_datastack.defs.automation import resume_budget_stopped_runs
 from strava_datastack.strava.budget import (
     BudgetExhaustedError,
     BudgetState,
-    EmulatorClock,
     Ledger,
+    RemoteEmulatorClock,
     RequestBudget,
 )
 from strava_datastack.strava.settings import build_client
-from strava_datastack_tests.conftest import core_selection, emulator_env
-from strava_datastack_tests.conftest import materialize_range as run_range
+from strava_datastack_tests.helpers import core_selection, emulator_env, table_digest
+from strava_datastack_tests.helpers import materialize_range as run_range
 
 RANGE = ("2025-04-15", "2025-05-15")
 COMPARED_TABLES = [
@@ -57,24 +56,6 @@ def minimum_requests(emulator, start: str, end: str, athlete: bool = True) -> in
     return list_pages + per_activity + athlete_requests
 
 
-def table_digest(warehouse, table: str) -> tuple[int, int]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema || '.' || table_name = ? and column_name not like '_dlt%' "
-                "order by column_name",
-                [table],
-            ).fetchall()
-        ]
-        column_list = ", ".join(f'"{c}"' for c in columns)
-        return con.execute(f"select count(*), sum(hash({column_list})) from {table}").fetchone()
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def limited(strava_env, monkeypatch):
     """The emulator with small limits, so a few months of history cost days of budget."""
@@ -93,7 +74,7 @@ def test_backfill_stops_clean_each_day_and_the_sensor_resumes_it_until_done(
     first = run_range(instance, *RANGE, tags={"dagster/backfill": "bfill1"})
     assert first.success
     run = instance.get_run_by_id(first.run_id)
-    assert run.tags[TAG_BUDGET_STOPPED] == "true"
+    assert run.tags[run_tags.BUDGET_STOPPED] == "true"
     done_day_1 = set(instance.get_materialized_partitions(dg.AssetKey(["strava", "activities"])))
     assert done_day_1 and done_day_1 < days(*RANGE)
     assert instance.get_materialized_partitions(dg.AssetKey(["marts", "fct_activities"])) == set()
@@ -113,7 +94,7 @@ def test_backfill_stops_clean_each_day_and_the_sensor_resumes_it_until_done(
         if not requests:
             break
         assert len(requests) == 1
-        assert requests[0].tags[TAG_CONTINUES]
+        assert requests[0].tags[run_tags.CONTINUES]
         assert requests[0].tags["strava-datastack/continues-backfill"] == "bfill1"
         result = run_range(instance, RANGE[0], RANGE[1], tags=requests[0].tags)
         assert result.success
@@ -158,10 +139,7 @@ def test_a_run_paces_itself_within_the_15_minute_window(strava_env, data_dir, da
         selection=dg.AssetSelection.assets(*fetched),
         instance=dg.DagsterInstance.get(),
         resources=defs.resources,
-        tags={
-            "dagster/asset_partition_range_start": start,
-            "dagster/asset_partition_range_end": end,
-        },
+        tags=run_tags.range_tags(start, end),
     )
     assert result.success
     assert emulator.usage()["rate_limited"] == 0
@@ -172,7 +150,7 @@ def test_a_run_paces_itself_within_the_15_minute_window(strava_env, data_dir, da
 
 def test_the_ledger_survives_a_restart_and_the_headers_correct_it(strava_env, data_dir):
     emulator = strava_env
-    clock = EmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
+    clock = RemoteEmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
     ledger = Ledger(paths.budget_ledger_path())
     budget = RequestBudget(ledger, clock)
     client = build_client(
@@ -204,7 +182,7 @@ def test_the_ledger_survives_a_restart_and_the_headers_correct_it(strava_env, da
 def test_limits_granted_to_the_app_are_read_from_the_headers(strava_env, data_dir):
     emulator = strava_env
     emulator.set_limits(read=(300, 3000), overall=(600, 6000))
-    clock = EmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
+    clock = RemoteEmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
     budget = RequestBudget(Ledger(paths.budget_ledger_path()), clock, reserve_share=0.1)
     client = build_client(
         before_request=budget.before_request, after_response=budget.after_response
@@ -217,7 +195,7 @@ def test_limits_granted_to_the_app_are_read_from_the_headers(strava_env, data_di
 def test_the_day_changes_at_midnight_utc_and_the_window_at_quarter_hours(strava_env, data_dir):
     emulator = strava_env
     emulator.clock.set(datetime(2025, 7, 1, 23, 44, 30, tzinfo=UTC))
-    clock = EmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
+    clock = RemoteEmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
     budget = RequestBudget(Ledger(paths.budget_ledger_path()), clock)
     client = build_client(
         before_request=budget.before_request, after_response=budget.after_response

@@ -2,32 +2,20 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from strava_datastack_tests.conftest import REPO_ROOT
+from strava_datastack_tests.helpers import (
+    REPO_ROOT,
+    expected_activity_ids,
+    materialize_command,
+    warehouse_counts,
+)
 
 # Ingest and the dbt models behind fct_activities: the full dbt build is covered by the demo
 # and end-to-end tests; here it would only add minutes.
 INGEST_AND_DBT = 'group:ingest or +key:"marts/fct_activities"'
-
-
-def materialize_command(select: str, *partition_args: str) -> list[str]:
-    """`dagster asset materialize` of the code location, as a user types it."""
-    dagster = Path(sys.executable).parent / "dagster"
-    return [
-        str(dagster),
-        "asset",
-        "materialize",
-        "-m",
-        "strava_datastack.definitions",
-        "--select",
-        select,
-        *partition_args,
-    ]
 
 
 def materialize(select: str, *partition_args: str) -> subprocess.CompletedProcess:
@@ -39,36 +27,6 @@ def materialize(select: str, *partition_args: str) -> subprocess.CompletedProces
         text=True,
         timeout=600,
     )
-
-
-def warehouse_counts(data_dir: Path) -> dict[str, int]:
-    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
-    try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema in ('strava', 'marts') and table_name not like '_dlt%' "
-                "order by 1"
-            ).fetchall()
-        ]
-        schema_of = dict(
-            con.execute("select table_name, table_schema from information_schema.tables").fetchall()
-        )
-        return {
-            t: con.execute(f'select count(*) from "{schema_of[t]}"."{t}"').fetchone()[0]
-            for t in tables
-        }
-    finally:
-        con.close()
-
-
-def expected_activity_ids(emulator, first_day: str, last_day: str) -> set[int]:
-    return {
-        a["id"]
-        for a in emulator.athlete.activities
-        if first_day <= a["start_date"][:10] <= last_day
-    }
 
 
 def materialized(instance: dg.DagsterInstance, key: list[str]) -> set[str]:

@@ -1,16 +1,14 @@
 """The dbt project built on a small, hand-made raw warehouse, checked against hand-computed values.
 
-The raw tables follow docs/warehouse-contract.md exactly (schema ``strava``, the dlt source's
-columns and types), so these tests need neither the emulator nor the dlt source. One ``dbt build``
-(models, data tests and the yml unit tests) runs for the module; the assertions then read marts.
+The raw tables are made from the contract (strava_datastack/contract.py: schema ``strava``, the
+dlt source's columns and types), so these tests need neither the emulator nor the dlt source.
+One ``dbt build`` (models, data tests and the yml unit tests) runs for the module; the
+assertions then read marts.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -18,57 +16,9 @@ import duckdb
 import pytest
 import yaml
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-
-# Raw DDL, exactly the warehouse contract (plus dlt's two bookkeeping columns).
-RAW_TABLES: dict[str, str] = {
-    "activities": """
-        id BIGINT, name VARCHAR, sport_type VARCHAR, type VARCHAR, start_date TIMESTAMP,
-        start_date_local TIMESTAMP, timezone VARCHAR, utc_offset DOUBLE, distance DOUBLE,
-        moving_time BIGINT, elapsed_time BIGINT, total_elevation_gain DOUBLE, elev_high DOUBLE,
-        elev_low DOUBLE, average_speed DOUBLE, max_speed DOUBLE, average_heartrate DOUBLE,
-        max_heartrate DOUBLE, average_cadence DOUBLE, average_watts DOUBLE, max_watts BIGINT,
-        weighted_average_watts BIGINT, kilojoules DOUBLE, device_watts BOOLEAN,
-        has_heartrate BOOLEAN, suffer_score DOUBLE, trainer BOOLEAN, commute BOOLEAN,
-        manual BOOLEAN, private BOOLEAN, visibility VARCHAR, gear_id VARCHAR,
-        workout_type BIGINT, achievement_count BIGINT, kudos_count BIGINT, pr_count BIGINT,
-        athlete_id BIGINT, map_summary_polyline VARCHAR, start_lat DOUBLE, start_lng DOUBLE,
-        end_lat DOUBLE, end_lng DOUBLE, external_id VARCHAR, upload_id BIGINT,
-        is_deleted BOOLEAN""",
-    "activity_details": """
-        id BIGINT, description VARCHAR, calories DOUBLE, device_name VARCHAR,
-        map_polyline VARCHAR, perceived_exertion DOUBLE""",
-    "activity_laps": """
-        id BIGINT, activity_id BIGINT, lap_index BIGINT, split BIGINT, name VARCHAR,
-        start_date TIMESTAMP, start_date_local TIMESTAMP, elapsed_time BIGINT,
-        moving_time BIGINT, distance DOUBLE, total_elevation_gain DOUBLE, average_speed DOUBLE,
-        max_speed DOUBLE, average_cadence DOUBLE, average_heartrate DOUBLE,
-        max_heartrate DOUBLE, average_watts DOUBLE, start_index BIGINT, end_index BIGINT,
-        pace_zone BIGINT""",
-    "activity_splits": """
-        activity_id BIGINT, units VARCHAR, split BIGINT, distance DOUBLE, elapsed_time BIGINT,
-        moving_time BIGINT, elevation_difference DOUBLE, average_speed DOUBLE,
-        average_grade_adjusted_speed DOUBLE, average_heartrate DOUBLE, pace_zone BIGINT""",
-    "activity_best_efforts": """
-        id BIGINT, activity_id BIGINT, name VARCHAR, distance DOUBLE, elapsed_time BIGINT,
-        moving_time BIGINT, start_date TIMESTAMP, start_date_local TIMESTAMP, pr_rank BIGINT,
-        start_index BIGINT, end_index BIGINT""",
-    "activity_streams": """
-        activity_id BIGINT, sample_index BIGINT, time BIGINT, distance DOUBLE, lat DOUBLE,
-        lng DOUBLE, altitude DOUBLE, velocity_smooth DOUBLE, heartrate BIGINT, cadence BIGINT,
-        watts BIGINT, temp BIGINT, moving BOOLEAN, grade_smooth DOUBLE""",
-    "athlete": """
-        id BIGINT, username VARCHAR, firstname VARCHAR, lastname VARCHAR, city VARCHAR,
-        state VARCHAR, country VARCHAR, sex VARCHAR, created_at TIMESTAMP,
-        updated_at TIMESTAMP, weight DOUBLE, ftp BIGINT, measurement_preference VARCHAR""",
-    "gear": """
-        id VARCHAR, kind VARCHAR, name VARCHAR, brand_name VARCHAR, model_name VARCHAR,
-        "primary" BOOLEAN, retired BOOLEAN, distance DOUBLE""",
-    "athlete_zones": """zone_type VARCHAR, zone BIGINT, min BIGINT, max BIGINT""",
-    "athlete_stats": """
-        period VARCHAR, sport VARCHAR, count BIGINT, distance DOUBLE, moving_time BIGINT,
-        elapsed_time BIGINT, elevation_gain DOUBLE""",
-}
+from strava_datastack.contract import DOC_PATH, RAW_SCHEMA, dbt_source_tables, render_doc
+from strava_datastack.paths import DBT_PROJECT_DIR
+from strava_datastack_tests.helpers import create_raw_warehouse, query, run_dbt
 
 NY = "(GMT-05:00) America/New_York"
 TOKYO = "(GMT+09:00) Asia/Tokyo"
@@ -532,87 +482,20 @@ def _raw_rows() -> dict[str, list[dict[str, object]]]:
     }
 
 
-def create_raw_warehouse(
-    path: Path, rows: dict[str, list[dict[str, object]]] | None = None
-) -> None:
-    """Create a DuckDB warehouse (storage v1.0.0) holding the raw ``strava`` schema and ``rows``."""
-    rows = _raw_rows() if rows is None else rows
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{path}' AS w (STORAGE_VERSION 'v1.0.0')")
-    con.execute("CREATE SCHEMA w.strava")
-    for table, ddl in RAW_TABLES.items():
-        con.execute(
-            f"CREATE TABLE w.strava.{table} ({ddl}, _dlt_load_id VARCHAR NOT NULL, "
-            "_dlt_id VARCHAR NOT NULL)"
-        )
-        columns = [c.strip().split()[0] for c in ddl.split(",")]
-        table_rows = rows.get(table, [])
-        if not table_rows:
-            continue
-        names = ", ".join(columns) + ", _dlt_load_id, _dlt_id"
-        params = ", ".join(["?"] * (len(columns) + 2))
-        con.executemany(
-            f"INSERT INTO w.strava.{table} ({names}) VALUES ({params})",
-            [
-                [r[c.strip('"')] for c in columns] + [LOAD_ID, f"{table}-{i}"]
-                for i, r in enumerate(table_rows)
-            ],
-        )
-    con.execute("DETACH w")
-    con.close()
-
-
 # --------------------------------------------------------------------------------------------
 # Running dbt
 
 AS_OF = "2025-01-08"  # "today" for year-to-date, calendars and current streaks
-
-
-def run_dbt(
-    work: Path,
-    warehouse: Path,
-    command: list[str],
-    dbt_vars: dict[str, str] | None = None,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """Runs the venv's dbt on `warehouse`, with target and logs inside `work` (no collisions).
-
-    `check=False` for a run expected to fail (a data test finding bad rows)."""
-    dbt = Path(sys.executable).parent / "dbt"
-    args = [
-        str(dbt), *command,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"),
-        "--log-path", str(work / "logs"),
-        "--vars", json.dumps({"as_of_date": AS_OF, **(dbt_vars or {})}),
-    ]  # fmt: skip
-    env = {**os.environ, "STRAVA_DATASTACK_WAREHOUSE": str(warehouse)}
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    if check:
-        assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    return result
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+AS_OF_VARS = {"as_of_date": AS_OF}
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """The fixture warehouse after a full `dbt build` (models, data tests, unit tests).
-
-    Named strava.duckdb like the real one: its catalog is then called `strava`, the same as the
-    raw schema, which is what DuckDB trips over in stored views.
-    """
+    """The fixture warehouse after a full `dbt build` (models, data tests, unit tests)."""
     work = tmp_path_factory.mktemp("dbt")
-    warehouse = work / "strava.duckdb"
-    create_raw_warehouse(warehouse)
-    result = run_dbt(work, warehouse, ["build"])
+    warehouse = work / "warehouse.duckdb"
+    create_raw_warehouse(warehouse, _raw_rows(), LOAD_ID)
+    result = run_dbt(work, warehouse, ["build"], AS_OF_VARS)
     assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout, result.stdout[-4000:]
     return warehouse
 
@@ -822,23 +705,23 @@ def test_stats_comparison_matches_strava(built: Path) -> None:
 
 def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) -> None:
     """A windowed run rebuilds exactly the window's activities; a full run catches up the rest."""
-    warehouse = tmp_path / "strava.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(built.read_bytes())
     (tmp_path / "target").mkdir()
     con = duckdb.connect(str(warehouse))
     # Inside the window 2024-12-30 (UTC): ride 102 gets a new peak; run 101 is deleted.
-    con.execute("update strava.strava.activity_streams set watts = 999 "
+    con.execute("update warehouse.strava.activity_streams set watts = 999 "
                 "where activity_id = 102 and sample_index = 0")  # fmt: skip
-    con.execute("update strava.strava.activities set is_deleted = true where id = 101")
+    con.execute("update warehouse.strava.activities set is_deleted = true where id = 101")
     # Outside it: the Tokyo ride (2025-01-06 UTC) gets streams.
     con.execute(
-        "insert into strava.strava.activity_streams (activity_id, sample_index, time, watts, "
+        "insert into warehouse.strava.activity_streams (activity_id, sample_index, time, watts, "
         "_dlt_load_id, _dlt_id) select 109, i, i, 150, 'x', 'x' || i from range(10) t(i)"
     )
     con.close()
     window = {"window_start": "2024-12-30", "window_end": "2024-12-31"}
     # `run`, not `build`: the models alone (the first build already ran every test).
-    run_dbt(tmp_path, warehouse, ["run"], window)
+    run_dbt(tmp_path, warehouse, ["run"], {**AS_OF_VARS, **window})
     sql = (
         "select activity_id, sample_count, max_watts from marts.fct_activity_stream_metrics "
         "order by activity_id"
@@ -848,7 +731,7 @@ def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) ->
         warehouse,
         "select distinct activity_id from marts.fct_activity_stream_samples order by 1",
     ) == [(102,)]
-    run_dbt(tmp_path, warehouse, ["run"])  # no window: everything
+    run_dbt(tmp_path, warehouse, ["run"], AS_OF_VARS)  # no window: everything
     assert query(warehouse, sql) == [(102, 20, 999), (109, 10, 150)]
 
 
@@ -881,28 +764,37 @@ def test_stream_data_tests_check_only_the_run_window(built: Path, tmp_path: Path
 
 def test_models_build_before_dlt_created_any_table(tmp_path: Path) -> None:
     """A first run whose window had nothing to load leaves no raw tables; dbt must still work."""
-    warehouse = tmp_path / "strava.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     create_raw_warehouse(warehouse, rows={})
     con = duckdb.connect(str(warehouse))
-    for table in RAW_TABLES:
-        if table != "activities":
-            con.execute(f"drop table strava.strava.{table}")
+    for table in dbt_source_tables():
+        if table.name != "activities":
+            con.execute(f"drop table warehouse.strava.{table.name}")
     con.close()
-    run_dbt(tmp_path, warehouse, ["run"])
+    run_dbt(tmp_path, warehouse, ["run"], AS_OF_VARS)
     assert query(warehouse, "select count(*) from marts.fct_activity_stream_samples") == [(0,)]
     assert query(warehouse, "select count(*) from marts.rpt_eddington") == [(3,)]
 
 
 def test_sources_declare_the_contract_and_the_dlt_asset_keys() -> None:
-    """The source yml (which also types the stand-in for a missing raw table) is the contract."""
+    """The source yml (which also types the stand-in for a missing raw table) declares exactly
+    the contract's tables dbt reads, with its columns, types and descriptions."""
     sources_yml = DBT_PROJECT_DIR / "models" / "staging" / "strava" / "_strava__sources.yml"
     (source,) = yaml.safe_load(sources_yml.read_text())["sources"]
-    assert source["schema"] == "strava"
+    assert source["schema"] == RAW_SCHEMA
     tables = {t["name"]: t for t in source["tables"]}
-    assert set(tables) == set(RAW_TABLES)
-    for name, ddl in RAW_TABLES.items():
-        declared = {c["name"]: c["data_type"] for c in tables[name]["columns"]}
+    assert set(tables) == {table.name for table in dbt_source_tables()}
+    for table in dbt_source_tables():
+        declared = {c["name"]: c["data_type"] for c in tables[table.name]["columns"]}
         declared.pop("_dlt_load_id", None)
-        contract = {col.split()[0].strip('"'): col.split()[1].lower() for col in ddl.split(",")}
-        assert declared == contract, name
-        assert tables[name]["meta"]["dagster"]["asset_key"] == ["strava", name]
+        assert declared == {c.name: c.duckdb_type for c in table.columns}, table.name
+        assert tables[table.name]["description"] == table.description
+        assert tables[table.name]["meta"]["dagster"]["asset_key"] == [RAW_SCHEMA, table.name]
+
+
+def test_the_contract_document_is_generated_from_the_contract() -> None:
+    """docs/warehouse-contract.md lists the raw tables exactly as strava_datastack/contract.py."""
+    document = DOC_PATH.read_text()
+    assert render_doc(document) == document, (
+        "out of date: run `uv run python -m strava_datastack.contract`"
+    )

@@ -7,13 +7,16 @@ commit: the diff then shows the graph change to the reviewer.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
 
 from strava_datastack.definitions import defs
 from strava_datastack.defs.dbt.project import dbt_project
-from strava_datastack.defs.partitions import daily_partitions, history_start
+from strava_datastack.defs.partitions import daily_partitions
 
 INGEST = {
     "strava/activities",
@@ -192,7 +195,6 @@ def test_every_mart_is_fed_by_ingestion(graph):
 def test_partitions_backfill_policies_and_pools(graph):
     assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
     assert daily_partitions.timezone == "UTC"
-    assert daily_partitions.start.strftime("%Y-%m-%d") == history_start()
     assert daily_partitions.end_offset == 1, "today is a partition (the daily refresh loads it)"
     for k in INGEST | TRANSFORM:
         node = graph.get(key(k))
@@ -206,6 +208,39 @@ def test_partitions_backfill_policies_and_pools(graph):
     assert site.backfill_policy is None
     assert not site.pools, "the site reads a snapshot; it must not take the writer slot"
     assert site.automation_condition is not None
+
+
+FIRST_AND_LAST_PARTITION = """
+import json
+from datetime import datetime, UTC
+import dagster as dg
+from strava_datastack.definitions import defs
+node = defs.resolve_asset_graph().get(dg.AssetKey(["strava", "activities"]))
+keys = node.partitions_def.get_partition_keys(current_time=datetime(2025, 7, 1, 12, tzinfo=UTC))
+print(json.dumps([keys[0], keys[-1]]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("history_start", "first_partition"),
+    [(None, "2021-01-01"), ("2019-03-05", "2019-03-05")],
+)
+def test_the_history_start_setting_moves_the_first_partition(history_start, first_partition):
+    """Loaded the way Dagster loads the code location: the setting is read at import time."""
+    env = {k: v for k, v in os.environ.items() if k != "STRAVA_DATASTACK_HISTORY_START"}
+    if history_start:
+        env["STRAVA_DATASTACK_HISTORY_START"] = history_start
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_AND_LAST_PARTITION],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert first == first_partition
+    assert last == "2025-07-01", "today is a partition"
 
 
 def test_dbt_tests_are_asset_checks(graph):

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from strava_datastack_tests.conftest import REPO_ROOT
+from strava_datastack_tests.helpers import REPO_ROOT
 
 
 def visible_text(html: str) -> str:

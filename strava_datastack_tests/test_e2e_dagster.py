@@ -36,7 +36,6 @@ import duckdb
 import pytest
 import yaml
 
-from strava_datastack_tests.conftest import EMULATOR_NOW, REPO_ROOT, emulator_env
 from strava_datastack_tests.dagster_processes import (
     DagsterProcesses,
     GraphQLClient,
@@ -49,6 +48,7 @@ from strava_datastack_tests.dagster_processes import (
     wait_for_backfill,
     wait_for_run,
 )
+from strava_datastack_tests.helpers import EMULATOR_NOW, REPO_ROOT, emulator_env
 
 LOCATION = "strava_datastack"
 REPOSITORY = "__repository__"

@@ -7,7 +7,7 @@ import duckdb
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
-from strava_datastack_tests.conftest import materialize_range as run_range
+from strava_datastack_tests.helpers import materialize_range as run_range
 
 RECENT = ("2025-06-20", "2025-06-30")  # the emulator's clock stands at 2025-07-01 12:00
 

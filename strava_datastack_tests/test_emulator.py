@@ -416,16 +416,13 @@ def test_streams_forms_and_manual_404(shared_emu):
     assert "upload_id_str" not in detail and detail["upload_id"] is None
 
 
-def test_two_hour_ride_streams_are_fast(shared_emu):
+def test_a_two_hour_ride_has_a_sample_per_second(shared_emu):
+    """(How long generating them takes is measured by benchmarks/emulator_streams.py.)"""
     ride = _newest(shared_emu, lambda a: a["type"] == "Ride" and a["elapsed_time"] > 7000
                    and not a["manual"])  # fmt: skip
     position = shared_emu.athlete.activities.index(ride)
-    spec = shared_emu.athlete._specs[position]
-    started = time.perf_counter()
-    streams = expand(build_plan(spec))
-    elapsed = time.perf_counter() - started
+    streams = expand(build_plan(shared_emu.athlete._specs[position]))
     assert len(streams["time"]) > 7000
-    assert elapsed < 0.5, f"{elapsed:.3f}s"
 
 
 def test_stats_count_only_everyone(shared_emu):

@@ -1,527 +1,27 @@
 """The Evidence site builds offline from a warehouse snapshot and shows the warehouse's numbers.
 
-The fixture warehouse is the real thing in miniature: raw ``strava`` tables with the dlt source's
-columns (docs/warehouse-contract.md) filled with a plausible athlete (two years of activities,
-1 Hz streams for the recent ones, laps, splits, best efforts, zones, gear), then the project's
-own dbt models build the ``marts`` the site reads. So the site is checked against the marts as
-they are, not against a hand-made imitation of them. The warehouse is written with DuckDB
-storage version v1.0.0 because Evidence's DuckDB 1.x cannot read newer files.
-
-The site is built once per test session (``fixture_site``) and shared with the browser test.
+The fixture warehouse (``helpers.fixture_warehouse``: a plausible athlete in the contract's raw
+tables, then the project's own dbt models) is checked against the marts as they are, not against
+a hand-made imitation of them. The site is built once per test session (``fixture_site``) and
+shared with the browser test.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import json
-import math
-import os
-import random
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from strava_datastack import paths
-from strava_datastack.defs.evidence import site
-
-# The raw tables are made by the dbt tests' copy of the warehouse contract: one definition.
-from strava_datastack_tests.test_dbt_models import RAW_TABLES, create_raw_warehouse
-
-RAW_TABLE_NAMES = [name for name in RAW_TABLES if name != "activity_streams"]
-
-HOME = (47.3769, 8.5417)  # where the fixture athlete lives (Zurich)
-UTC_OFFSET_S = 3600
-TIMEZONE = "(GMT+01:00) Europe/Zurich"
-FTP_W = 250
-WEIGHT_KG = 70.0
-HR_ZONES = [(0, 123), (123, 153), (153, 169), (169, 184), (184, -1)]
-POWER_ZONES = [(0, 137), (137, 187), (187, 225), (225, 262), (262, 300), (300, 375), (375, -1)]
-STREAM_DAYS = 50  # activities of the last STREAM_DAYS days have 1 Hz streams
-BEST_EFFORTS = [
-    ("400m", 400.0),
-    ("1/2 mile", 804.67),
-    ("1K", 1000.0),
-    ("1 mile", 1609.34),
-    ("2 mile", 3218.69),
-    ("5K", 5000.0),
-    ("10K", 10000.0),
-    ("15K", 15000.0),
-    ("10 mile", 16093.4),
-    ("20K", 20000.0),
-    ("Half-Marathon", 21097.5),
-]
-GEAR = [
-    # id, kind, name, brand, model, primary, retired
-    ("b2001", "bike", "Canyon Endurace", "Canyon", "Endurace CF 7", True, False),
-    ("b2002", "bike", "Old steel bike", "Surly", "Cross-Check", False, True),
-    ("g1001", "shoe", "Pegasus 40", "Nike", "Pegasus 40", True, False),
-    ("g1002", "shoe", "Ghost 14", "Brooks", "Ghost 14", False, True),
-]
-SPORTS = [
-    # sport_type, weight, km range, km/h range, gps, hr share, power share
-    ("Run", 6, (5.0, 21.5), (9.5, 13.0), True, 0.95, 0.0),
-    ("TrailRun", 1, (8.0, 18.0), (7.0, 10.0), True, 0.9, 0.0),
-    ("Ride", 4, (25.0, 95.0), (23.0, 31.0), True, 0.9, 0.6),
-    ("VirtualRide", 1, (20.0, 40.0), (27.0, 33.0), False, 1.0, 1.0),
-    ("Swim", 1, (1.0, 3.0), (2.5, 3.3), False, 0.0, 0.0),
-    ("Walk", 1, (2.0, 7.0), (4.2, 5.5), True, 0.5, 0.0),
-    ("Hike", 1, (8.0, 16.0), (3.2, 4.5), True, 0.7, 0.0),
-    ("WeightTraining", 1, (0.0, 0.0), (0.0, 0.0), False, 0.0, 0.0),
-]
-
-
-def _encode_polyline(points: list[tuple[float, float]]) -> str:
-    """Google's encoded polyline (precision 5), as Strava's ``summary_polyline``."""
-    out, prev = [], (0, 0)
-    for lat, lng in points:
-        cur = (round(lat * 1e5), round(lng * 1e5))
-        for delta in (cur[0] - prev[0], cur[1] - prev[1]):
-            value = ~(delta << 1) if delta < 0 else delta << 1
-            while value >= 0x20:
-                out.append(chr((0x20 | (value & 0x1F)) + 63))
-                value >>= 5
-            out.append(chr(value + 63))
-        prev = cur
-    return "".join(out)
-
-
-def _loop_point(center: tuple[float, float], radius_km: float, frac: float, shape: float):
-    """A point ``frac`` of the way round a wobbly loop (the track of an out-and-back tour)."""
-    theta = 2 * math.pi * frac
-    wobble = 1 + 0.18 * math.sin(3 * theta + shape)
-    lat = center[0] + radius_km / 111.0 * wobble * math.sin(theta)
-    lng = center[1] + radius_km / 75.0 * wobble * (1 - math.cos(theta)) * 0.5 * (1 + shape / 6)
-    return lat, lng
-
-
-def make_raw_rows(today: dt.date, days: int = 2 * 365, seed: int = 11):
-    """Raw rows (contract columns) of a deterministic athlete for the ``days`` before ``today``.
-
-    Returns ``(rows_by_table, stream_specs)``: streams are generated in SQL from the specs
-    because they are hundreds of thousands of rows.
-    """
-    rng = random.Random(seed)
-    weights = [s[1] for s in SPORTS]
-    activities, details, laps, splits, efforts, specs = [], [], [], [], [], []
-    best_so_far: dict[str, list[int]] = {}
-    activity_id, lap_id, effort_id = 9_000_000_000, 50_000_000, 70_000_000
-    for offset in range(days, -1, -1):
-        day = today - dt.timedelta(days=offset)
-        if rng.random() > 0.62:
-            continue
-        sport_type, _, km_range, kmh_range, gps, hr_share, power_share = rng.choices(
-            SPORTS, weights
-        )[0]
-        activity_id += rng.randint(1000, 99999)
-        manual = sport_type == "WeightTraining"
-        start_local = dt.datetime.combine(day, dt.time(rng.randint(6, 19), rng.randint(0, 59)))
-        start_utc = start_local - dt.timedelta(seconds=UTC_OFFSET_S)
-        distance = round(rng.uniform(*km_range) * 1000, 1)
-        if distance:
-            speed = rng.uniform(*kmh_range) / 3.6
-            moving = int(distance / speed)
-        else:
-            speed, moving = 0.0, rng.randint(1800, 3600)
-        elapsed = moving + (rng.randint(0, 900) if gps else 0)
-        has_hr = rng.random() < hr_share
-        has_power = rng.random() < power_share
-        avg_hr = round(rng.uniform(128, 158), 1) if has_hr else None
-        max_hr = round(avg_hr + rng.uniform(12, 28)) if has_hr else None
-        avg_w = round(rng.uniform(150, 235), 1) if has_power else None
-        elev = round(distance / 1000 * rng.uniform(4, 16), 1) if gps else 0.0
-        group = {"Run": "run", "TrailRun": "run", "Ride": "ride", "VirtualRide": "ride"}.get(
-            sport_type, ""
-        )
-        gear_id = None
-        if group == "run":
-            gear_id = "g1002" if offset > 400 else "g1001"
-        elif group == "ride":
-            gear_id = "b2002" if offset > 500 else "b2001"
-        center = (HOME[0] + rng.uniform(-0.02, 0.02), HOME[1] + rng.uniform(-0.03, 0.03))
-        shape = rng.uniform(0, 3)
-        radius_km = max(distance / 1000 / (2 * math.pi), 0.3)
-        polyline = (
-            _encode_polyline([_loop_point(center, radius_km, i / 60, shape) for i in range(61)])
-            if gps
-            else None
-        )
-        with_streams = offset <= STREAM_DAYS and not manual
-        name = f"{['Morning', 'Lunch', 'Afternoon', 'Evening'][min(start_local.hour // 5 - 1, 3)]}"
-        name = f"{name} {re.sub(r'(?<!^)(?=[A-Z])', ' ', sport_type)}"
-        activities.append(
-            {
-                "id": activity_id,
-                "name": name,
-                "sport_type": sport_type,
-                "type": sport_type,
-                "start_date": start_utc,
-                "start_date_local": start_local,
-                "timezone": TIMEZONE,
-                "utc_offset": float(UTC_OFFSET_S),
-                "distance": distance,
-                "moving_time": moving,
-                "elapsed_time": elapsed,
-                "total_elevation_gain": elev,
-                "elev_high": 420.0 + elev / 3 if gps else None,
-                "elev_low": 405.0 if gps else None,
-                "average_speed": round(speed, 3),
-                "max_speed": round(speed * 1.6, 3),
-                "average_heartrate": avg_hr,
-                "max_heartrate": max_hr,
-                "average_cadence": (84.0 if group == "run" else 88.0) if not manual else None,
-                "average_watts": avg_w,
-                "max_watts": round(avg_w * 2.8) if avg_w else None,
-                "weighted_average_watts": round(avg_w * 1.06) if avg_w else None,
-                "kilojoules": round(avg_w * moving / 1000, 1) if avg_w else None,
-                "device_watts": has_power,
-                "has_heartrate": has_hr,
-                "suffer_score": round(moving / 60 * 0.8) if has_hr else None,
-                "trainer": sport_type == "VirtualRide",
-                "commute": rng.random() < 0.05,
-                "manual": manual,
-                "private": False,
-                "visibility": "only_me" if rng.random() < 0.03 else "everyone",
-                "gear_id": gear_id,
-                "workout_type": None,
-                "achievement_count": rng.randint(0, 4),
-                "kudos_count": rng.randint(0, 25),
-                "pr_count": 0,
-                "athlete_id": 4242,
-                "map_summary_polyline": polyline,
-                "start_lat": center[0] if gps else None,
-                "start_lng": center[1] if gps else None,
-                "end_lat": center[0] if gps else None,
-                "end_lng": center[1] if gps else None,
-                "external_id": f"fixture-{activity_id}.fit",
-                "upload_id": activity_id + 1 if not manual else None,
-                "is_deleted": False,
-            }
-        )
-        details.append(
-            {
-                "id": activity_id,
-                "description": "Felt good." if rng.random() < 0.3 else None,
-                "calories": round(moving / 60 * rng.uniform(8, 13), 1),
-                "device_name": None if manual else "Garmin Forerunner 965",
-                "map_polyline": polyline,
-                "perceived_exertion": None,
-            }
-        )
-        if with_streams:
-            specs.append(
-                {
-                    "activity_id": activity_id,
-                    "moving": moving,
-                    "speed": speed,
-                    "lat": center[0],
-                    "lng": center[1],
-                    "radius_km": radius_km,
-                    "shape": shape,
-                    "gps": gps,
-                    "avg_hr": avg_hr,
-                    "avg_w": avg_w,
-                    "cadence": 84 if group == "run" else (88 if group == "ride" else None),
-                    "elev": elev,
-                }
-            )
-        if group != "run" or not distance:
-            continue
-        # Laps (one per 5 km), metric and standard splits, best efforts: what a run's detail has.
-        n_laps = max(1, int(distance // 5000))
-        for i in range(n_laps):
-            lap_id += 1
-            lap_d = distance / n_laps
-            laps.append(
-                {
-                    "id": lap_id,
-                    "activity_id": activity_id,
-                    "lap_index": i + 1,
-                    "split": i + 1,
-                    "name": f"Lap {i + 1}",
-                    "start_date": start_utc,
-                    "start_date_local": start_local,
-                    "elapsed_time": round(elapsed / n_laps),
-                    "moving_time": round(moving / n_laps),
-                    "distance": round(lap_d, 1),
-                    "total_elevation_gain": round(elev / n_laps, 1),
-                    "average_speed": round(speed * rng.uniform(0.97, 1.03), 3),
-                    "max_speed": round(speed * 1.3, 3),
-                    "average_cadence": 84.0,
-                    "average_heartrate": avg_hr,
-                    "max_heartrate": max_hr,
-                    "average_watts": None,
-                    "start_index": 0,
-                    "end_index": 0,
-                    "pace_zone": 2,
-                }
-            )
-        for units, unit_m in (("metric", 1000.0), ("standard", 1609.344)):
-            full, rest = int(distance // unit_m), distance % unit_m
-            pieces = [unit_m] * full + ([rest] if rest > 1 else [])
-            for i, piece in enumerate(pieces):
-                split_speed = speed * rng.uniform(0.95, 1.05)
-                splits.append(
-                    {
-                        "activity_id": activity_id,
-                        "units": units,
-                        "split": i + 1,
-                        "distance": round(piece, 1),
-                        "elapsed_time": round(piece / split_speed),
-                        "moving_time": round(piece / split_speed),
-                        "elevation_difference": round(rng.uniform(-8, 8), 1),
-                        "average_speed": round(split_speed, 3),
-                        "average_grade_adjusted_speed": round(split_speed * 1.01, 3),
-                        "average_heartrate": avg_hr,
-                        "pace_zone": 2,
-                    }
-                )
-        for effort_name, effort_m in BEST_EFFORTS:
-            if effort_m > distance:
-                continue
-            effort_id += 1
-            seconds = round(effort_m / (speed * rng.uniform(1.0, 1.08)))
-            history = best_so_far.setdefault(effort_name, [])
-            rank = sorted(history + [seconds]).index(seconds) + 1
-            history.append(seconds)
-            efforts.append(
-                {
-                    "id": effort_id,
-                    "activity_id": activity_id,
-                    "name": effort_name,
-                    "distance": effort_m,
-                    "elapsed_time": seconds,
-                    "moving_time": seconds,
-                    "start_date": start_utc,
-                    "start_date_local": start_local,
-                    "pr_rank": rank if rank <= 3 else None,
-                    "start_index": 0,
-                    "end_index": 0,
-                }
-            )
-            if rank == 1:
-                activities[-1]["pr_count"] += 1
-
-    created = dt.datetime.combine(today - dt.timedelta(days=days + 100), dt.time(12))
-    athlete = [
-        {
-            "id": 4242,
-            "username": "alex_fixture",
-            "firstname": "Alex",
-            "lastname": "Fixture",
-            "city": "Zurich",
-            "state": "ZH",
-            "country": "Switzerland",
-            "sex": "M",
-            "created_at": created,
-            "updated_at": created,
-            "weight": WEIGHT_KG,
-            "ftp": FTP_W,
-            "measurement_preference": "meters",
-        }
-    ]
-    gear = []
-    for gid, kind, gname, brand, model, primary, retired in GEAR:
-        used = sum(a["distance"] for a in activities if a["gear_id"] == gid)
-        gear.append(
-            {
-                "id": gid,
-                "kind": kind,
-                "name": gname,
-                "brand_name": brand,
-                "model_name": model,
-                "primary": primary,
-                "retired": retired,
-                "distance": used + 1234.0,
-            }
-        )
-    zones = [
-        {"zone_type": ztype, "zone": i + 1, "min": lo, "max": hi}
-        for ztype, bounds in (("heartrate", HR_ZONES), ("power", POWER_ZONES))
-        for i, (lo, hi) in enumerate(bounds)
-    ]
-    stats = []
-    for sport, types in (
-        ("ride", ("Ride", "VirtualRide")),
-        ("run", ("Run", "TrailRun")),
-        ("swim", ("Swim",)),
-    ):
-        for period, since in (
-            ("recent", today - dt.timedelta(days=28)),
-            ("ytd", today.replace(month=1, day=1)),
-            ("all", dt.date(1970, 1, 1)),
-        ):
-            chosen = [
-                a
-                for a in activities
-                if a["sport_type"] in types
-                and a["visibility"] == "everyone"
-                and a["start_date_local"].date() >= since
-            ]
-            stats.append(
-                {
-                    "period": period,
-                    "sport": sport,
-                    "count": len(chosen),
-                    "distance": sum(a["distance"] for a in chosen),
-                    "moving_time": sum(a["moving_time"] for a in chosen),
-                    "elapsed_time": sum(a["elapsed_time"] for a in chosen),
-                    "elevation_gain": sum(a["total_elevation_gain"] for a in chosen),
-                }
-            )
-    rows = {
-        "activities": activities,
-        "activity_details": details,
-        "activity_laps": laps,
-        "activity_splits": splits,
-        "activity_best_efforts": efforts,
-        "athlete": athlete,
-        "gear": gear,
-        "athlete_zones": zones,
-        "athlete_stats": stats,
-    }
-    return rows, specs
-
-
-STREAMS_SQL = """
-insert into w.strava.activity_streams
-select
-    s.activity_id,
-    t as sample_index,
-    t as "time",
-    round(s.speed * t + 15 * sin(t / 60.0), 1) as distance,
-    case when s.gps then s.lat + s.radius_km / 111.0
-        * (1 + 0.18 * sin(3 * 2 * pi() * t / s.moving + s.shape)) * sin(2 * pi() * t / s.moving)
-    end as lat,
-    case when s.gps then s.lng + s.radius_km / 75.0
-        * (1 + 0.18 * sin(3 * 2 * pi() * t / s.moving + s.shape))
-        * (1 - cos(2 * pi() * t / s.moving)) * 0.5 * (1 + s.shape / 6)
-    end as lng,
-    case when s.gps then round(410 + s.elev / 2 * (1 - cos(2 * pi() * t / s.moving)), 1)
-    end as altitude,
-    round(s.speed * (1 + 0.08 * sin(t / 45.0) + 0.04 * sin(t / 7.0)), 3) as velocity_smooth,
-    case when s.avg_hr is not null
-        then cast(round(s.avg_hr + 9 * sin(t / 300.0) - 15 * exp(-t / 240.0)) as bigint)
-    end as heartrate,
-    case when s.cadence is not null
-        then cast(s.cadence + round(3 * sin(t / 60.0)) as bigint)
-    end as cadence,
-    case when s.avg_w is not null
-        then cast(greatest(0, round(s.avg_w * (1 + 0.35 * sin(t / 40.0) + 0.15 * sin(t / 6.0))))
-            as bigint)
-    end as watts,
-    cast(18 + round(4 * sin(t / 1800.0)) as bigint) as temp,
-    true as moving,
-    round(3 * sin(2 * pi() * t / s.moving), 1) as grade_smooth,
-    '{load_id}' as _dlt_load_id,
-    s.activity_id || '-' || t as _dlt_id
-from specs as s, range(0, s.moving) as r(t)
-"""
-
-
-def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
-    """Write raw tables for the fixture athlete and build the dbt models on them; return path."""
-    today = today or dt.date.today()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    rows, specs = make_raw_rows(today)
-    create_raw_warehouse(path, rows)
-    con = duckdb.connect(":memory:")
-    con.execute(f"attach '{path}' as w")
-    con.execute(
-        "create temp table specs (activity_id bigint, moving bigint, speed double, lat double,"
-        " lng double, radius_km double, shape double, gps boolean, avg_hr double,"
-        " avg_w double, cadence bigint, elev double)"
-    )
-    con.executemany(
-        "insert into specs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [list(s.values()) for s in specs],
-    )
-    # Everything was loaded "this morning": the stats check compares as of the load time.
-    load_id = f"{dt.datetime.combine(today, dt.time(5, 30), tzinfo=dt.UTC).timestamp():.3f}"
-    for table in RAW_TABLE_NAMES:
-        con.execute(f"update w.strava.{table} set _dlt_load_id = ?", [load_id])
-    con.execute(STREAMS_SQL.format(load_id=load_id))
-    # dlt's record of its loads, as a real pipeline leaves it (the Data status page reads it).
-    con.execute(
-        "create table w.strava._dlt_loads (load_id varchar, schema_name varchar, status bigint,"
-        " inserted_at timestamp with time zone, schema_version_hash varchar)"
-    )
-    con.executemany(
-        "insert into w.strava._dlt_loads values (?, 'strava', 0, ?, 'fixture')",
-        [
-            (
-                f"{moment.timestamp():.3f}",
-                moment,
-            )
-            for moment in (
-                dt.datetime.combine(
-                    today - dt.timedelta(days=days_ago), dt.time(5, 30), tzinfo=dt.UTC
-                )
-                for days_ago in (2, 1, 0)
-            )
-        ],
-    )
-    con.execute("detach w")
-    con.close()
-    _dbt_build(path)
-    return path
-
-
-def _dbt_build(warehouse: Path) -> None:
-    """Build the project's dbt models on ``warehouse`` (models only: the dbt suite tests them)."""
-    dbt = Path(sys.executable).parent / "dbt"
-    work = Path(tempfile.mkdtemp(prefix="dbt_fixture_"))
-    env = dict(
-        os.environ,
-        STRAVA_DATASTACK_WAREHOUSE=str(warehouse),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
-    result = subprocess.run(
-        [
-            str(dbt),
-            "run",
-            "--project-dir",
-            str(paths.DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(paths.DBT_PROJECT_DIR),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt run on the fixture warehouse failed:\n{result.stdout[-4000:]}")
-
-
-@functools.cache
-def fixture_warehouse() -> Path:
-    """The fixture warehouse, made once per test session."""
-    base = Path(tempfile.mkdtemp(prefix="evidence_site_test_"))
-    # Named like the real warehouse: its catalog is then `strava`, like its raw schema.
-    return make_fixture_warehouse(base / "strava.duckdb")
-
-
-@functools.cache
-def fixture_site() -> tuple[site.SiteBuild, Path]:
-    """One site build per test session from the fixture warehouse (both test modules use it)."""
-    warehouse = fixture_warehouse()
-    build = site.build_site(warehouse, warehouse.parent / "site")
-    return build, warehouse
+from strava_datastack.site import build as site_build
+from strava_datastack.site import npm, serve
+from strava_datastack_tests.helpers import fixture_site, fixture_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -531,7 +31,7 @@ def built_site():
     return fixture_site()
 
 
-SOURCE_DIR = site.EVIDENCE_DIR / "sources" / site.SOURCE_NAME
+SOURCE_DIR = paths.EVIDENCE_DIR / "sources" / site_build.SOURCE_NAME
 
 
 def run_source_queries(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
@@ -554,7 +54,7 @@ def run_source_queries(warehouse: Path) -> dict[str, tuple[list[str], list[tuple
     return results
 
 
-def page_text(build: site.SiteBuild, route: str) -> str:
+def page_text(build: site_build.SiteBuild, route: str) -> str:
     """The visible text of a prerendered page, tags stripped and whitespace collapsed."""
     html = (build.site_dir / route.strip("/") / "index.html").read_text()
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
@@ -565,7 +65,7 @@ def test_every_source_query_runs_on_the_marts():
     """The export reads columns the dbt marts really have (fast: no Evidence build)."""
     results = run_source_queries(fixture_warehouse())
     empty = {name for name, (_, rows) in results.items() if not rows}
-    # sync_status stays empty until the pipeline exports marts.rpt_data_status.
+    # sync_status stays empty until the pipeline exports site_status.data_status.
     assert empty <= {"sync_status"}, f"source queries with no rows on the fixture: {empty}"
     columns, rows = results["units"]
     assert dict(zip(columns, rows[0], strict=True))["dist_unit"] == "km"
@@ -625,7 +125,11 @@ def test_home_page_shows_this_years_distance_and_count(built_site):
         "/heatmap/",
         "/data-status/",
     } <= set(build.pages)
-    assert build.seconds > 0
+    # Published where the server looks: each page, and the Parquet the browser queries.
+    for route in build.pages:
+        assert (build.site_dir / route.strip("/") / "index.html").is_file(), route
+    exported = {p.stem for p in (build.site_dir / "data").rglob("*.parquet")}
+    assert {"activities", "sync_status"} <= exported, exported
 
 
 def test_latest_activities_are_prerendered_and_the_rest_have_a_fallback(built_site):
@@ -633,7 +137,7 @@ def test_latest_activities_are_prerendered_and_the_rest_have_a_fallback(built_si
     con = duckdb.connect(str(warehouse), read_only=True)
     latest = con.execute(
         "select activity_id, name from marts.fct_activities order by start_at_utc desc limit ?",
-        [site.PRERENDERED_ACTIVITIES],
+        [site_build.PRERENDERED_ACTIVITIES],
     ).fetchall()
     con.close()
     activity_pages = [
@@ -655,18 +159,18 @@ def test_build_leaves_no_error_in_pages(built_site):
 
 def test_ensure_node_modules_runs_npm_ci_only_when_missing_or_stale(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(site, "_run", lambda args, **kw: calls.append(args))
-    monkeypatch.setattr(site, "_npm", lambda: "npm")
+    monkeypatch.setattr(npm, "run_command", lambda args, **kw: calls.append(args))
+    monkeypatch.setattr(npm, "npm_executable", lambda: "npm")
     (tmp_path / "package-lock.json").write_text('{"lockfileVersion": 3}')
 
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is True  # missing
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is True  # missing
     assert calls and calls[-1][1] == "ci"
     (tmp_path / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
-    (tmp_path / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(tmp_path))
+    (tmp_path / "node_modules" / npm.LOCK_HASH_MARKER).write_text(npm._lock_hash(tmp_path))
     calls.clear()
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is False  # fresh
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is False  # fresh
     (tmp_path / "package-lock.json").write_text('{"lockfileVersion": 3, "changed": true}')
-    assert site.ensure_node_modules(tmp_path, log=lambda _: None) is True  # stale
+    assert npm.ensure_node_modules(tmp_path, log=lambda _: None) is True  # stale
     assert len(calls) == 1
 
 
@@ -683,7 +187,7 @@ def stand_in_project(tmp_path: Path, sources_script: str) -> tuple[Path, Path]:
     (project / "node_modules" / "@evidence-dev" / "evidence").mkdir(parents=True)
     write_package_json(project, sources_script)
     (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
-    (project / "node_modules" / site.LOCK_HASH_MARKER).write_text(site._lock_hash(project))
+    (project / "node_modules" / npm.LOCK_HASH_MARKER).write_text(npm._lock_hash(project))
     snapshot = tmp_path / "snapshot.duckdb"
     snapshot.write_bytes(b"")
     return project, snapshot
@@ -691,7 +195,7 @@ def stand_in_project(tmp_path: Path, sources_script: str) -> tuple[Path, Path]:
 
 def test_build_site_fails_clearly(tmp_path):
     with pytest.raises(RuntimeError, match="No warehouse snapshot"):
-        site.build_site(tmp_path / "missing.duckdb", tmp_path / "site", log=lambda _: None)
+        site_build.build_site(tmp_path / "missing.duckdb", tmp_path / "site", log=lambda _: None)
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
     # An Evidence project whose source export fails: the error carries npm's output.
@@ -699,7 +203,7 @@ def test_build_site_fails_clearly(tmp_path):
     project, snapshot = stand_in_project(tmp_path, script)
     site_dir = tmp_path / "site"
     with pytest.raises(RuntimeError, match=r"(?s)npm run sources.*Catalog Error: no marts"):
-        site.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
     assert not site_dir.exists()  # nothing half-built was published
 
     # Evidence reports a failed source query but exits 0: the missing export is caught.
@@ -708,7 +212,7 @@ def test_build_site_fails_clearly(tmp_path):
     (project / "sources" / "strava").mkdir(parents=True)
     (project / "sources" / "strava" / "activities.sql").write_text("select 1")
     with pytest.raises(RuntimeError, match=r"(?s)could not export activities.*Catalog Error"):
-        site.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, site_dir, log=lambda _: None, evidence_dir=project)
     assert not site_dir.exists()
 
 
@@ -729,7 +233,9 @@ def test_builds_of_one_project_wait_for_each_other(tmp_path):
 
     def build(name):
         with pytest.raises(RuntimeError, match="npm run sources"):
-            site.build_site(snapshot, tmp_path / name, log=messages.append, evidence_dir=project)
+            site_build.build_site(
+                snapshot, tmp_path / name, log=messages.append, evidence_dir=project
+            )
 
     builds = [threading.Thread(target=build, args=(f"site{i}",)) for i in range(2)]
     for thread in builds:
@@ -744,8 +250,6 @@ def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
     """A run killed mid-build leaves npm running: the next build must not start beside it."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed")
-    import subprocess
-    import sys
     import time
 
     project, snapshot = _project_whose_export_takes_a_while(tmp_path)
@@ -753,8 +257,8 @@ def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from strava_datastack.defs.evidence import site; "
-            "site.build_site(sys.argv[1], sys.argv[2], evidence_dir=sys.argv[3])",
+            "import sys; from strava_datastack.site.build import build_site; "
+            "build_site(sys.argv[1], sys.argv[2], evidence_dir=sys.argv[3])",
             str(snapshot),
             str(tmp_path / "killed_site"),
             str(project),
@@ -770,7 +274,7 @@ def test_a_killed_build_keeps_the_project_until_its_npm_command_ends(tmp_path):
     killed.wait()
 
     with pytest.raises(RuntimeError, match="npm run sources"):
-        site.build_site(snapshot, tmp_path / "site", log=lambda _: None, evidence_dir=project)
+        site_build.build_site(snapshot, tmp_path / "site", log=lambda _: None, evidence_dir=project)
     assert events.read_text().split() == ["start", "end", "start", "end"]
 
 
@@ -784,7 +288,7 @@ def test_serve_site_answers_ranges_routes_and_fallback(tmp_path):
     (tmp_path / "trends" / "index.html").write_text("trends")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "t.parquet").write_bytes(bytes(range(10)))
-    server, url = site.serve_site(tmp_path)
+    server, url = serve.serve_site(tmp_path)
     try:
 
         def get(path, headers=None):

@@ -17,8 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from strava_datastack_tests.conftest import REPO_ROOT
-from strava_datastack_tests.test_cli_materialize import (
+from strava_datastack_tests.helpers import (
+    REPO_ROOT,
     expected_activity_ids,
     materialize_command,
     warehouse_counts,

@@ -18,8 +18,8 @@ import duckdb
 import pytest
 
 from strava_datastack import paths
-from strava_datastack.defs.evidence.site import serve_site
-from strava_datastack_tests.test_evidence_site import fixture_site
+from strava_datastack.site.serve import serve_site
+from strava_datastack_tests.helpers import fixture_site
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (uv sync --group dev)"

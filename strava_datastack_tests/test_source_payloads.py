@@ -29,7 +29,7 @@ from strava_datastack.strava.rows import (
     streams_table,
 )
 from strava_datastack.warehouse import ensure_warehouse
-from strava_datastack_tests.conftest import recorded
+from strava_datastack_tests.helpers import recorded
 
 LIST_PAGES = [
     "strava-ruby-client/extracted/client__athlete_activities.json",

@@ -9,21 +9,12 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 
 from strava_datastack import paths
-from strava_datastack.defs.ingest.assets import (
-    TAG_BUDGET_STOPPED,
-    TAG_CONTINUES,
-    TAG_CONTINUES_BACKFILL,
-    TAG_DAILY_REFRESH,
-    TAG_RESUME_AFTER,
-)
+from strava_datastack.defs import run_tags
 from strava_datastack.defs.partitions import daily_partitions
 from strava_datastack.files.activity_file import peek_start
 from strava_datastack.files.file_index import FileIndex
 from strava_datastack.files.import_folder import scan as scan_import_folder
 from strava_datastack.strava.budget import budget_clock
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 DEFAULT_LOOKBACK_DAYS = 7
 
@@ -62,16 +53,8 @@ def daily_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     start, end = refresh_range(context.scheduled_execution_time, lookback)
     return dg.RunRequest(
         run_key=f"daily-{end}",
-        tags={RANGE_START: start, RANGE_END: end, TAG_DAILY_REFRESH: "true"},
+        tags={**run_tags.range_tags(start, end), run_tags.DAILY_REFRESH: "true"},
     )
-
-
-def _run_range(run: dg.DagsterRun) -> tuple[str, str] | None:
-    if RANGE_START in run.tags and RANGE_END in run.tags:
-        return run.tags[RANGE_START], run.tags[RANGE_END]
-    if "dagster/partition" in run.tags:
-        return run.tags["dagster/partition"], run.tags["dagster/partition"]
-    return None
 
 
 @dg.sensor(
@@ -90,27 +73,27 @@ def resume_budget_stopped_runs(context: dg.SensorEvaluationContext) -> Iterator[
     """
     now = budget_clock().now()
     records = context.instance.get_run_records(
-        dg.RunsFilter(tags={TAG_BUDGET_STOPPED: "true"}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        run_tags.budget_stopped_runs(),
         limit=100,
     )
     waiting = 0
     for record in records:
         run = record.dagster_run
-        resume_after = datetime.fromisoformat(run.tags[TAG_RESUME_AFTER])
-        run_range = _run_range(run)
+        resume_after = datetime.fromisoformat(run.tags[run_tags.RESUME_AFTER])
+        run_range = run_tags.run_range(run.tags)
         if run_range is None:
             continue
         if now < resume_after:
             waiting += 1
             continue
         if context.instance.get_run_records(
-            dg.RunsFilter(tags={TAG_CONTINUES: run.run_id}), limit=1
+            dg.RunsFilter(tags={run_tags.CONTINUES: run.run_id}), limit=1
         ):
             continue  # already continued
-        origin = run.tags.get(TAG_CONTINUES_BACKFILL) or run.tags.get("dagster/backfill") or ""
-        tags = {RANGE_START: run_range[0], RANGE_END: run_range[1], TAG_CONTINUES: run.run_id}
+        origin = run.tags.get(run_tags.CONTINUES_BACKFILL) or run.tags.get(run_tags.BACKFILL)
+        tags = {**run_tags.range_tags(*run_range), run_tags.CONTINUES: run.run_id}
         if origin:
-            tags[TAG_CONTINUES_BACKFILL] = origin
+            tags[run_tags.CONTINUES_BACKFILL] = origin
         yield dg.RunRequest(run_key=f"resume-{run.run_id}", tags=tags)
     if waiting:
         context.update_cursor(f"{waiting} stopped runs waiting for the budget reset")
@@ -168,7 +151,7 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.Run
     ).hexdigest()[:16]
     yield dg.RunRequest(
         run_key=f"import-{day_range[0]}-{day_range[1]}-{fingerprint}",
-        tags={RANGE_START: day_range[0], RANGE_END: day_range[1]},
+        tags=run_tags.range_tags(*day_range),
     )
 
 
@@ -187,8 +170,15 @@ FAILURE_HINTS = {
     description="Writes a plain-words explanation into the log of every failed run.",
 )
 def explain_run_failure(context: dg.RunFailureSensorContext) -> None:
-    messages = [event.message or "" for event in context.get_step_failure_events()]
-    messages.append(context.failure_event.message or "")
+    # The event messages only say which step failed: what went wrong (the Strava error's class
+    # and wording) is in the error chain, where Dagster wraps the asset's own exception.
+    messages = [context.failure_event.message or ""]
+    for event in context.get_step_failure_events():
+        messages.append(event.message or "")
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None:
+            messages.append(f"{error.cls_name}: {error.message}")
+            error = error.cause
     text = "\n".join(messages)
     hints = [hint for marker, hint in FAILURE_HINTS.items() if marker in text]
     summary = hints[0] if hints else "See the failed step's error above."

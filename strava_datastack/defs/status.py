@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from strava_datastack import paths
-from strava_datastack.defs.ingest.assets import TAG_BUDGET_STOPPED
+from strava_datastack.defs import run_tags
 from strava_datastack.defs.partitions import daily_partitions, history_start
-from strava_datastack.strava.budget import DEFAULT_RESERVE_SHARE, Ledger, budget_clock
+from strava_datastack.strava.budget import Ledger, budget_clock
 from strava_datastack.strava.plan import FetchOptions, estimate_range
+from strava_datastack.warehouse import connect
 
 ACTIVITIES = dg.AssetKey(["strava", "activities"])
 
@@ -45,16 +45,15 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
     # Days still to load for runs the budget stopped and nobody has finished yet.
     remaining_days = 0
     pending = instance.get_run_records(
-        dg.RunsFilter(tags={TAG_BUDGET_STOPPED: "true"}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        run_tags.budget_stopped_runs(),
         limit=20,
     )
-    allowance = ledger.read_limit_daily - round(ledger.read_limit_daily * DEFAULT_RESERVE_SHARE)
+    allowance = ledger.backfill_allowance()
     for record in pending:
-        tags = record.dagster_run.tags
-        start = tags.get("dagster/asset_partition_range_start")
-        end = tags.get("dagster/asset_partition_range_end")
-        if not start or not end:
+        run_range = run_tags.run_range(record.dagster_run.tags)
+        if run_range is None:
             continue
+        start, end = run_range
         missing = {
             key
             for key in daily_partitions.get_partition_keys_in_range(
@@ -88,21 +87,21 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
 
 
 def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
-    """Writes `marts.rpt_data_status` (one row) into a private copy of the warehouse."""
+    """Writes `site_status.data_status` (one row) into a private copy of the warehouse.
+
+    A schema of its own, not `marts`: Python writes it for the site, no dbt model builds it.
+    """
     row = asdict(status)
-    con = duckdb.connect(str(warehouse_copy))
-    try:
-        con.execute("create schema if not exists marts")
+    with connect(warehouse_copy) as con:
+        con.execute("create schema if not exists site_status")
         con.execute(
-            "create or replace table marts.rpt_data_status ("
+            "create or replace table site_status.data_status ("
             "history_start_date date, partitions_total integer, partitions_loaded integer, "
             "partitions_missing integer, last_sync_at_utc timestamp, "
             "requests_used_today integer, daily_request_limit integer, "
             "backfill_days_remaining integer, expected_completion_date date)"
         )
         con.execute(
-            f"insert into marts.rpt_data_status values ({', '.join('?' for _ in row)})",
+            f"insert into site_status.data_status values ({', '.join('?' for _ in row)})",
             list(row.values()),
         )
-    finally:
-        con.close()

@@ -17,7 +17,7 @@ from .faults import Faults
 from .ratelimit import RateLimiter
 from .rng import hex_token
 from .streams import STREAM_KEYS
-from .tokens import TokenStore, fault
+from .tokens import TokenIssuer, fault
 
 API_PREFIX = "/api/v3"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -90,7 +90,7 @@ class StravaEmulator:
         self.athlete = SyntheticAthlete(seed)
         self.client_secret = hex_token(seed, "client_secret")
         self.initial_refresh_token = hex_token(seed, "refresh_token")
-        self.tokens = TokenStore(
+        self.tokens = TokenIssuer(
             self.clock, self.client_id, self.client_secret, self.initial_refresh_token
         )
         self._server: ThreadingHTTPServer | None = None

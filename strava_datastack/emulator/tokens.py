@@ -22,7 +22,7 @@ class _Grant:
     expires_at: int = 0
 
 
-class TokenStore:
+class TokenIssuer:
     """Issues and checks tokens.
 
     Rotation (as Strava does it): refreshing while the current access token is still valid

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import requests
 
-from strava_datastack.strava.client import RateLimitReading
 from strava_datastack.strava.errors import StravaError
+from strava_datastack.strava.rate_limits import RateLimitReading
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,11 @@ class SystemClock:
         time.sleep(seconds)
 
 
-class EmulatorClock:
-    """The Strava emulator's controllable clock, so tests and benchmarks never really wait.
+class RemoteEmulatorClock:
+    """The emulator's clock, read and moved over its control API from another process.
+
+    The emulator itself keeps time in `emulator.clock.EmulatorClock`; this is how a run (or the
+    resume sensor) in another process uses it, so tests and benchmarks never really wait.
 
     Args:
         control_url: the emulator's control root, e.g. ``http://127.0.0.1:PORT/_emulator/``.
@@ -77,10 +80,10 @@ class EmulatorClock:
         requests.post(self._url + "clock", json={"advance_seconds": seconds}, timeout=10)
 
 
-def budget_clock() -> SystemClock | EmulatorClock:
+def budget_clock() -> SystemClock | RemoteEmulatorClock:
     """The clock Strava's windows are measured on: the emulator's when one is configured."""
     control_url = os.environ.get(EMULATOR_CLOCK_ENV)
-    return EmulatorClock(control_url) if control_url else SystemClock()
+    return RemoteEmulatorClock(control_url) if control_url else SystemClock()
 
 
 def window_start(moment: datetime) -> datetime:
@@ -127,6 +130,15 @@ class BudgetState:
         state.as_of = now.isoformat()
         return state
 
+    def reserve(self, share: float = DEFAULT_RESERVE_SHARE) -> int:
+        """Read requests a day that backfills leave for the daily refresh (rounded up, so a
+        small limit still keeps at least one)."""
+        return math.ceil(self.read_limit_daily * share)
+
+    def backfill_allowance(self, share: float = DEFAULT_RESERVE_SHARE) -> int:
+        """Read requests a backfill may spend in a whole day: the limit less the reserve."""
+        return self.read_limit_daily - self.reserve(share)
+
 
 class Ledger:
     """The last known budget state in a small JSON file (written atomically)."""
@@ -168,7 +180,7 @@ class RequestBudget:
     def __init__(
         self,
         ledger: Ledger,
-        clock: SystemClock | EmulatorClock,
+        clock: SystemClock | RemoteEmulatorClock,
         *,
         reserve_share: float = DEFAULT_RESERVE_SHARE,
         use_reserve: bool = False,
@@ -189,9 +201,7 @@ class RequestBudget:
     # What may be spent -------------------------------------------------------------------
 
     def reserve(self) -> int:
-        return (
-            0 if self.use_reserve else math.ceil(self.state.read_limit_daily * self.reserve_share)
-        )
+        return 0 if self.use_reserve else self.state.reserve(self.reserve_share)
 
     def daily_allowance(self) -> int:
         """Requests this run may still send today (read and overall limits, less the reserve)."""

@@ -27,6 +27,7 @@ from strava_datastack.strava.errors import (
     StravaRateLimitedError,
     StravaServerError,
 )
+from strava_datastack.strava.rate_limits import RateLimitReading
 from strava_datastack.strava.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -37,38 +38,6 @@ MAX_PER_PAGE = 200  # Strava ignores anything larger.
 
 # Refresh a little before expiry so a token never dies between the check and the request.
 TOKEN_EXPIRY_MARGIN_S = 120
-
-
-@dataclass(frozen=True)
-class RateLimitReading:
-    """What Strava's rate-limit headers said on one response: the truth about the budget."""
-
-    read_limit_15min: int
-    read_limit_daily: int
-    read_usage_15min: int
-    read_usage_daily: int
-    overall_limit_15min: int
-    overall_limit_daily: int
-    overall_usage_15min: int
-    overall_usage_daily: int
-
-    @classmethod
-    def from_headers(
-        cls, headers: requests.structures.CaseInsensitiveDict
-    ) -> RateLimitReading | None:
-        try:
-            read_limit = _pair(headers["X-ReadRateLimit-Limit"])
-            read_usage = _pair(headers["X-ReadRateLimit-Usage"])
-            limit = _pair(headers["X-RateLimit-Limit"])
-            usage = _pair(headers["X-RateLimit-Usage"])
-        except (KeyError, ValueError):
-            return None
-        return cls(*read_limit, *read_usage, *limit, *usage)
-
-
-def _pair(value: str) -> tuple[int, int]:
-    first, second = value.split(",")
-    return int(first), int(second)
 
 
 @dataclass

@@ -6,10 +6,7 @@ say what happened and what to do, and never include a secret.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from strava_datastack.strava.client import RateLimitReading
+from strava_datastack.strava.rate_limits import RateLimitReading
 
 
 class StravaError(Exception):

@@ -18,6 +18,7 @@ import duckdb
 
 from strava_datastack.strava.client import MAX_PER_PAGE, StravaClient
 from strava_datastack.strava.rows import activity_row
+from strava_datastack.warehouse import connect
 
 # Activities can be uploaded days after they happened; a listing is only trusted for days that
 # ended at least this long before it was made.
@@ -139,8 +140,7 @@ def read_warehouse_state(
     state = WarehouseState()
     if not Path(warehouse).exists():
         return state
-    con = duckdb.connect(str(warehouse))
-    try:
+    with connect(warehouse) as con:
         tables = _tables(con)
         start = window_start.astimezone(UTC).replace(tzinfo=None)
         end = window_end.astimezone(UTC).replace(tzinfo=None)
@@ -205,8 +205,6 @@ def read_warehouse_state(
             ).fetchone()
             if row and row[0] is not None:
                 state.listing_covers = row[0].replace(tzinfo=UTC)
-    finally:
-        con.close()
     return state
 
 
@@ -370,8 +368,7 @@ def estimate_range(
     listed = False
     cost = 0
     if Path(warehouse).exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
+        with connect(warehouse, read_only=True) as con:
             tables = _tables(con)
             start = window_start.astimezone(UTC).replace(tzinfo=None)
             end = window_end.astimezone(UTC).replace(tzinfo=None)
@@ -393,13 +390,15 @@ def estimate_range(
                     + known * int(options.zones)
                 )
                 if "activity_details" in tables:
-                    loaded = con.execute(
-                        "select count(*) from strava.activities a join strava.activity_details d "
+                    loaded, loaded_manual = con.execute(
+                        f"select count(*), count(*) filter ({manual}) "
+                        "from strava.activities a join strava.activity_details d "
                         "on a.id = d.id and a.summary_fingerprint = d.summary_fingerprint "
                         "where a.start_date >= ? and a.start_date < ?",
                         [start, end],
-                    ).fetchone()[0]
-                    cost -= loaded * options.cost_per_activity(manual=False)
+                    ).fetchone()
+                    cost -= (loaded - loaded_manual) * options.cost_per_activity(manual=False)
+                    cost -= loaded_manual * options.cost_per_activity(manual=True)
             if "activity_listings" in tables:
                 listed = bool(
                     con.execute(
@@ -408,8 +407,6 @@ def estimate_range(
                         [start, end],
                     ).fetchone()[0]
                 )
-        finally:
-            con.close()
     activities = known if listed else max(known, round(rate * days))
     if not listed:
         cost += (activities - known) * options.cost_per_activity(manual=False)

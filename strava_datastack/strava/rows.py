@@ -1,8 +1,4 @@
-"""Strava payloads as typed rows: the raw tables of docs/warehouse-contract.md.
-
-Column types are declared here (not left to dlt's inference) because a window may hold no power
-or heart-rate data at all, and dbt models must still find every column.
-"""
+"""Strava payloads as typed rows of the raw tables (their columns: strava_datastack/contract.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from strava_datastack.contract import RAW_TABLES
 from strava_datastack.strava.errors import StravaPayloadError
 
 STREAM_KEYS = (
@@ -46,189 +43,23 @@ def _latlng(value: Any) -> tuple[float | None, float | None]:
     return None, None
 
 
-ACTIVITY_COLUMNS: dict[str, str] = {
-    "id": "bigint",
-    "name": "text",
-    "sport_type": "text",
-    "type": "text",
-    "start_date": "timestamp",
-    "start_date_local": "timestamp",
-    "timezone": "text",
-    "utc_offset": "double",
-    "distance": "double",
-    "moving_time": "bigint",
-    "elapsed_time": "bigint",
-    "total_elevation_gain": "double",
-    "elev_high": "double",
-    "elev_low": "double",
-    "average_speed": "double",
-    "max_speed": "double",
-    "average_heartrate": "double",
-    "max_heartrate": "double",
-    "average_cadence": "double",
-    "average_watts": "double",
-    "max_watts": "bigint",
-    "weighted_average_watts": "bigint",
-    "kilojoules": "double",
-    "device_watts": "bool",
-    "has_heartrate": "bool",
-    "suffer_score": "double",
-    "trainer": "bool",
-    "commute": "bool",
-    "manual": "bool",
-    "private": "bool",
-    "visibility": "text",
-    "gear_id": "text",
-    "workout_type": "bigint",
-    "achievement_count": "bigint",
-    "kudos_count": "bigint",
-    "pr_count": "bigint",
-    "athlete_id": "bigint",
-    "map_summary_polyline": "text",
-    "start_lat": "double",
-    "start_lng": "double",
-    "end_lat": "double",
-    "end_lng": "double",
-    "external_id": "text",
-    "upload_id": "bigint",
-    "is_deleted": "bool",
-    "summary_fingerprint": "text",
-}
+# Column name -> dlt type of each raw table, from the contract (strava_datastack/contract.py).
+ACTIVITY_COLUMNS = RAW_TABLES["activities"].column_types()
+DETAIL_COLUMNS = RAW_TABLES["activity_details"].column_types()
+LAP_COLUMNS = RAW_TABLES["activity_laps"].column_types()
+SPLIT_COLUMNS = RAW_TABLES["activity_splits"].column_types()
+BEST_EFFORT_COLUMNS = RAW_TABLES["activity_best_efforts"].column_types()
+ATHLETE_COLUMNS = RAW_TABLES["athlete"].column_types()
+GEAR_COLUMNS = RAW_TABLES["gear"].column_types()
+ACTIVITY_ZONE_COLUMNS = RAW_TABLES["activity_zones"].column_types()
+LISTING_COLUMNS = RAW_TABLES["activity_listings"].column_types()
+ZONE_COLUMNS = RAW_TABLES["athlete_zones"].column_types()
+STATS_COLUMNS = RAW_TABLES["athlete_stats"].column_types()
 
-DETAIL_COLUMNS = {
-    "id": "bigint",
-    "description": "text",
-    "calories": "double",
-    "device_name": "text",
-    "map_polyline": "text",
-    "perceived_exertion": "double",
-    "summary_fingerprint": "text",
-}
-
-LAP_COLUMNS = {
-    "id": "bigint",
-    "activity_id": "bigint",
-    "lap_index": "bigint",
-    "split": "bigint",
-    "name": "text",
-    "start_date": "timestamp",
-    "start_date_local": "timestamp",
-    "elapsed_time": "bigint",
-    "moving_time": "bigint",
-    "distance": "double",
-    "total_elevation_gain": "double",
-    "average_speed": "double",
-    "max_speed": "double",
-    "average_cadence": "double",
-    "average_heartrate": "double",
-    "max_heartrate": "double",
-    "average_watts": "double",
-    "start_index": "bigint",
-    "end_index": "bigint",
-    "pace_zone": "bigint",
-}
-
-SPLIT_COLUMNS = {
-    "activity_id": "bigint",
-    "units": "text",
-    "split": "bigint",
-    "distance": "double",
-    "elapsed_time": "bigint",
-    "moving_time": "bigint",
-    "elevation_difference": "double",
-    "average_speed": "double",
-    "average_grade_adjusted_speed": "double",
-    "average_heartrate": "double",
-    "pace_zone": "bigint",
-}
-
-BEST_EFFORT_COLUMNS = {
-    "id": "bigint",
-    "activity_id": "bigint",
-    "name": "text",
-    "distance": "double",
-    "elapsed_time": "bigint",
-    "moving_time": "bigint",
-    "start_date": "timestamp",
-    "start_date_local": "timestamp",
-    "pr_rank": "bigint",
-    "start_index": "bigint",
-    "end_index": "bigint",
-}
-
-ATHLETE_COLUMNS = {
-    "id": "bigint",
-    "username": "text",
-    "firstname": "text",
-    "lastname": "text",
-    "city": "text",
-    "state": "text",
-    "country": "text",
-    "sex": "text",
-    "created_at": "timestamp",
-    "updated_at": "timestamp",
-    "weight": "double",
-    "ftp": "bigint",
-    "measurement_preference": "text",
-}
-
-GEAR_COLUMNS = {
-    "id": "text",
-    "kind": "text",
-    "name": "text",
-    "brand_name": "text",
-    "model_name": "text",
-    "primary": "bool",
-    "retired": "bool",
-    "distance": "double",
-}
-
-ACTIVITY_ZONE_COLUMNS = {
-    "activity_id": "bigint",
-    "zone_type": "text",
-    "bucket": "bigint",
-    "min": "bigint",
-    "max": "bigint",
-    "time": "bigint",
-}
-
-LISTING_COLUMNS = {
-    "window_start": "timestamp",
-    "window_end": "timestamp",
-    "listed_at": "timestamp",
-    "activity_count": "bigint",
-    "list_requests": "bigint",
-}
-
-ZONE_COLUMNS = {"zone_type": "text", "zone": "bigint", "min": "bigint", "max": "bigint"}
-
-STATS_COLUMNS = {
-    "period": "text",
-    "sport": "text",
-    "count": "bigint",
-    "distance": "double",
-    "moving_time": "bigint",
-    "elapsed_time": "bigint",
-    "elevation_gain": "double",
-}
-
+# Streams are built as Arrow tables (thousands of samples an activity): the same columns.
+_ARROW_TYPES = {"bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_()}
 STREAM_SCHEMA = pa.schema(
-    [
-        ("activity_id", pa.int64()),
-        ("sample_index", pa.int64()),
-        ("time", pa.int64()),
-        ("distance", pa.float64()),
-        ("lat", pa.float64()),
-        ("lng", pa.float64()),
-        ("altitude", pa.float64()),
-        ("velocity_smooth", pa.float64()),
-        ("heartrate", pa.int64()),
-        ("cadence", pa.int64()),
-        ("watts", pa.int64()),
-        ("temp", pa.int64()),
-        ("moving", pa.bool_()),
-        ("grade_smooth", pa.float64()),
-    ]
+    [(c.name, _ARROW_TYPES[c.type]) for c in RAW_TABLES["activity_streams"].columns]
 )
 
 

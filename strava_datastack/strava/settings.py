@@ -17,10 +17,10 @@ from strava_datastack import paths
 from strava_datastack.strava.client import (
     DEFAULT_BASE_URL,
     DEFAULT_TOKEN_URL,
-    RateLimitReading,
     StravaClient,
 )
 from strava_datastack.strava.errors import StravaConfigError
+from strava_datastack.strava.rate_limits import RateLimitReading
 from strava_datastack.strava.tokens import TokenStore
 
 REQUIRED_CREDENTIALS = ("client_id", "client_secret", "refresh_token")

@@ -16,23 +16,15 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
+from strava_datastack.contract import RAW_TABLES
 from strava_datastack.strava.budget import BudgetExhaustedError, RequestBudget
 from strava_datastack.strava.client import StravaClient
 from strava_datastack.strava.errors import StravaPayloadError, StravaRateLimitedError
 from strava_datastack.strava.plan import ActivityWork, IngestPlan
 from strava_datastack.strava.rows import (
-    ACTIVITY_COLUMNS,
-    ACTIVITY_ZONE_COLUMNS,
     ATHLETE_COLUMNS,
-    BEST_EFFORT_COLUMNS,
-    DETAIL_COLUMNS,
     GEAR_COLUMNS,
-    LAP_COLUMNS,
-    LISTING_COLUMNS,
-    SPLIT_COLUMNS,
-    STATS_COLUMNS,
     STREAM_KEYS,
-    ZONE_COLUMNS,
     activity_zone_rows,
     athlete_stats_rows,
     athlete_zone_rows,
@@ -157,21 +149,17 @@ def strava_source(
     """
     progress = progress if progress is not None else FetchProgress()
 
-    @dlt.resource(
-        name="activities",
-        primary_key="id",
-        write_disposition="merge",
-        columns=hints(ACTIVITY_COLUMNS),
-    )
+    def table_hints(name: str) -> dict[str, Any]:
+        """The contract's key, write disposition and column types for a raw table."""
+        table = RAW_TABLES[name]
+        columns = {} if name == "activity_streams" else hints(table.column_types())
+        return {"name": name, "columns": columns, **table.dlt_hints()}
+
+    @dlt.resource(**table_hints("activities"))
     def activities() -> Iterator[list[dict[str, Any]]]:
         yield plan.summaries
 
-    @dlt.resource(
-        name="activity_listings",
-        primary_key=("window_start", "window_end"),
-        write_disposition="merge",
-        columns=hints(LISTING_COLUMNS),
-    )
+    @dlt.resource(**table_hints("activity_listings"))
     def activity_listings() -> Iterator[dict[str, Any]]:
         # Remembering the listing lets a continuation reuse it instead of paying for it again.
         if not plan.listing_reused and plan.listed_at is not None:
@@ -200,10 +188,8 @@ def strava_source(
             progress.done_ids.add(item.activity_id)
             yield bundle
 
-    def _split(name: str, columns: dict[str, str], pick_rows, **table_hints):
-        @dlt.transformer(
-            data_from=activity_bundles, name=name, columns=hints(columns), **table_hints
-        )
+    def _split(name: str, pick_rows):
+        @dlt.transformer(data_from=activity_bundles, **table_hints(name))
         def split(bundle: ActivityBundle) -> Iterator[Any]:
             rows = pick_rows(bundle)
             if rows is not None and len(rows):
@@ -214,64 +200,25 @@ def strava_source(
     def detail_part(part: str):
         return lambda bundle: bundle.detail[part] if bundle.detail else None
 
-    activity_details = _split(
-        "activity_details",
-        DETAIL_COLUMNS,
-        detail_part("details"),
-        primary_key="id",
-        write_disposition="merge",
-    )
-    activity_laps = _split(
-        "activity_laps",
-        LAP_COLUMNS,
-        detail_part("laps"),
-        primary_key="id",
-        write_disposition="merge",
-    )
-    activity_splits = _split(
-        "activity_splits",
-        SPLIT_COLUMNS,
-        detail_part("splits"),
-        primary_key=("activity_id", "units", "split"),
-        write_disposition="merge",
-    )
-    activity_best_efforts = _split(
-        "activity_best_efforts",
-        BEST_EFFORT_COLUMNS,
-        detail_part("best_efforts"),
-        primary_key="id",
-        write_disposition="merge",
-    )
-    # All rows of an activity are replaced together, so a re-run never duplicates samples.
-    replace_by_activity = {
-        "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
-        "merge_key": "activity_id",
-    }
-    activity_streams = _split(
-        "activity_streams", {}, lambda bundle: bundle.streams, **replace_by_activity
-    )
-    activity_zones = _split(
-        "activity_zones", ACTIVITY_ZONE_COLUMNS, lambda bundle: bundle.zones, **replace_by_activity
-    )
+    activity_details = _split("activity_details", detail_part("details"))
+    activity_laps = _split("activity_laps", detail_part("laps"))
+    activity_splits = _split("activity_splits", detail_part("splits"))
+    activity_best_efforts = _split("activity_best_efforts", detail_part("best_efforts"))
+    activity_streams = _split("activity_streams", lambda bundle: bundle.streams)
+    activity_zones = _split("activity_zones", lambda bundle: bundle.zones)
 
-    def athlete_part(name: str, columns: dict[str, str], rows, primary_key) -> Any:
-        @dlt.resource(
-            name=name, primary_key=primary_key, write_disposition="merge", columns=hints(columns)
-        )
+    def athlete_part(name: str, rows) -> Any:
+        @dlt.resource(**table_hints(name))
         def part() -> Iterator[Any]:
             if athlete_data is not None:
                 yield rows(athlete_data)
 
         return part
 
-    athlete = athlete_part("athlete", ATHLETE_COLUMNS, lambda d: [d.athlete], "id")
-    gear = athlete_part("gear", GEAR_COLUMNS, lambda d: d.gear, "id")
-    athlete_zones = athlete_part(
-        "athlete_zones", ZONE_COLUMNS, lambda d: d.zones, ("zone_type", "zone")
-    )
-    athlete_stats = athlete_part(
-        "athlete_stats", STATS_COLUMNS, lambda d: d.stats, ("period", "sport")
-    )
+    athlete = athlete_part("athlete", lambda d: [d.athlete])
+    gear = athlete_part("gear", lambda d: d.gear)
+    athlete_zones = athlete_part("athlete_zones", lambda d: d.zones)
+    athlete_stats = athlete_part("athlete_stats", lambda d: d.stats)
 
     return (
         activities,

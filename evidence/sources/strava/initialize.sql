@@ -67,7 +67,7 @@ create or replace temp macro sport_label(g) as
 set variable dlt_loads_sql = (
     select case
         when bool_or(name = 'strava._dlt_loads')
-            -- qualified with the catalog: in strava.duckdb the catalog is also called `strava`
+            -- qualified with the catalog, whatever the file is called (a `strava` catalog would clash)
             then 'select load_id, status, timezone(''UTC'', inserted_at) as inserted_at_utc from "'
                 || current_database() || '".strava._dlt_loads'
         else 'select cast(null as varchar) as load_id, cast(null as bigint) as status, cast(null as timestamp) as inserted_at_utc where false'
@@ -78,15 +78,15 @@ create or replace temp view dlt_loads as
     select * from query(getvariable('dlt_loads_sql'));
 
 -- Sync and budget status (one row): Dagster partitions and the Strava request budget, exported
--- into the warehouse as marts.rpt_data_status by the pipeline. Until that table exists the view
+-- into the warehouse as site_status.data_status by the site asset (not a dbt model). Until that table exists the view
 -- is empty and the Data status page says so. Columns the page reads:
 --   history_start_date, partitions_total, partitions_loaded, partitions_missing,
 --   last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining,
 --   expected_completion_date
 set variable data_status_sql = (
     select case
-        when bool_or(name = 'marts.rpt_data_status')
-            then 'select history_start_date, partitions_total, partitions_loaded, partitions_missing, last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining, expected_completion_date from marts.rpt_data_status'
+        when bool_or(name = 'site_status.data_status')
+            then 'select history_start_date, partitions_total, partitions_loaded, partitions_missing, last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining, expected_completion_date from site_status.data_status'
         else 'select cast(null as date) as history_start_date, cast(null as bigint) as partitions_total, cast(null as bigint) as partitions_loaded, cast(null as bigint) as partitions_missing, cast(null as timestamp) as last_sync_at_utc, cast(null as bigint) as requests_used_today, cast(null as bigint) as daily_request_limit, cast(null as bigint) as backfill_days_remaining, cast(null as date) as expected_completion_date where false'
     end
     from relations

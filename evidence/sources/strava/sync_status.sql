@@ -1,4 +1,4 @@
--- Partitions, request budget and backfill progress (marts.rpt_data_status through the
+-- Partitions, request budget and backfill progress (site_status.data_status through the
 -- data_status view of initialize.sql; no rows until the pipeline exports it).
 select
     history_start_date,

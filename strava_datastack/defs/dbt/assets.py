@@ -1,13 +1,10 @@
 """The dbt models as partitioned assets downstream of the Strava tables."""
 
 import json
-import os
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -15,30 +12,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from strava_datastack import paths
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
-from strava_datastack.warehouse import snapshot_warehouse
-
-
-def relation_row_counts(warehouse: Path) -> dict[str, int]:
-    """Rows per `schema.table` of every dbt-built table, counted over one connection."""
-    con = duckdb.connect(str(warehouse))
-    try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('staging', 'intermediate', 'marts') "
-            "and table_type = 'BASE TABLE'"
-        ).fetchall()
-        return {
-            f"{schema}.{table}": con.execute(
-                f'select count(*) from "{schema}"."{table}"'
-            ).fetchone()[0]
-            for schema, table in tables
-        }
-    finally:
-        con.close()
 
 
 class StravaDbtTranslator(DagsterDbtTranslator):
@@ -85,12 +62,12 @@ def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
 def strava_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
+    warehouse: Warehouse,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
     """Runs `dbt build` for the run's window, then snapshots the warehouse for readers."""
-    # profiles.yml reads the warehouse path from here, so dbt writes the file the run loaded.
-    os.environ["STRAVA_DATASTACK_WAREHOUSE"] = str(paths.warehouse_path())
-    dbt_vars = dbt_vars_for_window(context.partition_time_window)
+    # The warehouse path goes in the vars, so dbt writes the file the run loaded.
+    dbt_vars = {**warehouse.dbt_vars(), **dbt_vars_for_window(context.partition_time_window)}
     # Events are held until dbt is done, then row counts are added from one connection:
     # dagster-dbt's per-model fetching opens a connection per model and doubled the run time.
     args = ["build", "--vars", json.dumps(dbt_vars)]
@@ -99,7 +76,7 @@ def strava_dbt(
         # also run when only the model it points at is selected, and fail on a missing table.
         args += ["--indirect-selection", "cautious"]
     events = list(dbt.cli(args, context=context).stream())
-    row_counts = relation_row_counts(paths.warehouse_path())
+    row_counts = warehouse.row_counts_after_write(["staging", "intermediate", "marts"])
     for event in events:
         if isinstance(event, dg.Output | dg.AssetMaterialization | dg.MaterializeResult):
             relation = (event.metadata or {}).get("dagster/relation_identifier") or (
@@ -110,5 +87,5 @@ def strava_dbt(
                 event = event.with_metadata({**(event.metadata or {}), "dagster/row_count": count})
         yield event
     # Still holding the writer slot, and dbt has closed the file: a consistent copy for Evidence.
-    snapshot = snapshot_warehouse(paths.warehouse_path(), paths.warehouse_snapshot_path())
+    snapshot = warehouse.take_snapshot()
     context.log.info(f"Warehouse snapshot for readers: {snapshot}")

@@ -1,13 +1,12 @@
 """The Evidence site as an asset downstream of the dbt marts."""
 
-import shutil
-
 import dagster as dg
 
 from strava_datastack import paths
 from strava_datastack.defs.dbt.assets import strava_dbt
-from strava_datastack.defs.evidence.site import build_site
+from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.status import data_status, write_data_status
+from strava_datastack.site.build import build_site
 
 MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
 
@@ -25,24 +24,22 @@ MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
         ~dg.AutomationCondition.any_deps_missing()
     ),
 )
-def evidence_site(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Builds the Evidence dashboard site from a snapshot of the warehouse.
 
     It reads the snapshot the dbt asset leaves behind, never the live file, so building the site
     (minutes) never blocks a DuckDB writer and takes no writer slot.
     """
-    snapshot = paths.warehouse_snapshot_path()
-    if not snapshot.exists():
+    try:
+        build_input = warehouse.private_snapshot_copy("evidence_input")
+    except FileNotFoundError:
         raise dg.Failure(
             description=(
-                f"No warehouse snapshot at {snapshot}: the dbt models have not been built yet. "
-                "Materialize the transform group (or run `uv run strava-datastack demo`) first."
+                f"No warehouse snapshot at {warehouse.snapshot_path}: the dbt models have not "
+                "been built yet. Materialize the transform group (or run `uv run "
+                "strava-datastack demo`) first."
             )
-        )
-    # Build from a private copy: a dbt run finishing meanwhile replaces the snapshot file.
-    build_input = paths.data_dir() / "evidence_input" / "warehouse.duckdb"
-    build_input.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(snapshot, build_input)
+        ) from None
     status = data_status(context.instance, build_input)
     write_data_status(build_input, status)
     build = build_site(build_input, paths.site_dir(), log=context.log.info)

@@ -6,37 +6,17 @@ from typing import Any
 
 import dagster as dg
 import dlt
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack import paths
+from strava_datastack.contract import RAW_TABLES
+from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
-
-# Run tags the resume sensor reads (see defs/automation.py).
-TAG_BUDGET_STOPPED = "strava-datastack/budget-stopped"
-TAG_RESUME_AFTER = "strava-datastack/resume-after"
-TAG_DAILY_REFRESH = "strava-datastack/daily-refresh"
-TAG_CONTINUES = "strava-datastack/continues-run"
-TAG_CONTINUES_BACKFILL = "strava-datastack/continues-backfill"
-
-DESCRIPTIONS = {
-    "activities": "Activity summaries from GET /athlete/activities for the partition window.",
-    "activity_listings": "Which windows were listed and when, so a listing is never paid twice.",
-    "activity_details": "Description, calories, device, polyline from GET /activities/{id}.",
-    "activity_laps": "Laps, taken from the activity detail (no extra request).",
-    "activity_splits": "Metric (km) and standard (mile) splits, taken from the activity detail.",
-    "activity_best_efforts": "Best efforts of runs (400m ... Marathon), from the activity detail.",
-    "activity_streams": "1 Hz samples, one row per sample, from GET /activities/{id}/streams.",
-    "activity_zones": "Strava's time in zones per activity (optional: GET /activities/{id}/zones).",
-    "athlete": "The athlete's profile (FTP, weight, measurement preference) from GET /athlete.",
-    "gear": "Every bike and shoe of the athlete, from GET /gear/{id}.",
-    "athlete_zones": "The athlete's heart-rate and power zones from GET /athlete/zones.",
-    "athlete_stats": "Strava's own totals (recent, year to date, all time) per sport.",
-}
 
 
 class StravaTranslator(DagsterDltTranslator):
@@ -61,7 +41,7 @@ class StravaTranslator(DagsterDltTranslator):
             key=dg.AssetKey([DATASET_NAME, name]),
             deps=[],
             group_name="ingest",
-            description=DESCRIPTIONS.get(name, f"Strava {name}."),
+            description=RAW_TABLES[name].description,
             kinds={"dlt", "duckdb"},
             owners=["team:strava-datastack"],
             skippable=True,
@@ -82,7 +62,6 @@ class StravaTranslator(DagsterDltTranslator):
 )
 def strava_ingest(
     context: dg.AssetExecutionContext,
-    dlt: DagsterDltResource,
     config: IngestConfig,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
@@ -98,9 +77,9 @@ def strava_ingest(
         window.start,
         window.end,
         config,
-        daily_refresh=context.run.tags.get(TAG_DAILY_REFRESH) == "true",
+        daily_refresh=context.run.tags.get(run_tags.DAILY_REFRESH) == "true",
         tables=selected if context.is_subset else None,
-        continuation=TAG_CONTINUES in context.run.tags,
+        continuation=run_tags.CONTINUES in context.run.tags,
         log=context.log.info,
     )
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
@@ -133,7 +112,7 @@ def strava_ingest(
         resume_after = progress.resets_at or budget.resets_at()
         context.instance.add_run_tags(
             context.run.run_id,
-            {TAG_BUDGET_STOPPED: "true", TAG_RESUME_AFTER: resume_after.isoformat()},
+            {run_tags.BUDGET_STOPPED: "true", run_tags.RESUME_AFTER: resume_after.isoformat()},
         )
         context.log.warning(
             f"{progress.stopped} Loaded {len(progress.done_ids)} activities; {len(complete_days)} "

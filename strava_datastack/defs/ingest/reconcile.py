@@ -6,19 +6,18 @@ this job lists everything (one request per 200 activities), flags what Strava no
 fetches details and streams of activities whose summary changed, and rebuilds the dbt models.
 """
 
-import os
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from strava_datastack import paths
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import load_window
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, history_start
+from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
-from strava_datastack.warehouse import snapshot_warehouse
 
 
 @dg.op(pool=DUCKDB_WRITER_POOL)
@@ -26,6 +25,7 @@ def reconcile_history(
     context: dg.OpExecutionContext,
     config: IngestConfig,
     dbt: DbtCliResource,
+    warehouse: Warehouse,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> dg.Output[dict]:
     """Lists the whole history afresh, then loads what changed and rebuilds the models."""
@@ -47,9 +47,9 @@ def reconcile_history(
     if load.progress.stopped:
         context.log.warning(f"{load.progress.stopped} The rest is fetched on the next run.")
     # A full build (no window vars): edits can be anywhere in the history.
-    os.environ["STRAVA_DATASTACK_WAREHOUSE"] = str(paths.warehouse_path())
-    dbt.cli(["build"], manifest=dbt_project.manifest_path).wait()
-    snapshot_warehouse(paths.warehouse_path(), paths.warehouse_snapshot_path())
+    dbt_vars = json.dumps(warehouse.dbt_vars())
+    dbt.cli(["build", "--vars", dbt_vars], manifest=dbt_project.manifest_path).wait()
+    warehouse.take_snapshot()
     context.log.info(
         f"Reconciled: {summary['activities_on_strava']} activities on Strava, "
         f"{summary['flagged_deleted']} flagged deleted, {summary['refetched']} fetched again."

@@ -1,0 +1,389 @@
+"""The raw-table contract: every table the Strava load writes, its key, columns and types.
+
+The one written copy. `strava/rows.py` and `strava/source.py` type their rows and dlt hints
+from it, the dbt sources yml must declare the same columns (a test compares them), the raw
+section of `docs/warehouse-contract.md` is generated from it (`uv run python -m
+strava_datastack.contract`), and test fixtures create their tables from it. Adding a table is
+one `RawTable` entry in `RAW_TABLES`.
+
+Types are dlt's names (`bigint`, `double`, `text`, `bool`, `timestamp`), declared instead of left
+to dlt's inference because a window may hold no power or heart-rate data at all, and dbt models
+must still find every column. Timestamps are naive: see `strava/rows.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The DuckDB schema (and dlt dataset) the raw tables live in.
+RAW_SCHEMA = "strava"
+
+# dlt's type names -> what DuckDB (and so the dbt sources yml) calls them.
+DUCKDB_TYPES = {
+    "bigint": "bigint",
+    "double": "double",
+    "text": "varchar",
+    "bool": "boolean",
+    "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str = ""
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One raw table.
+
+    Attributes:
+        primary_key: rows with the same key are merged (a re-load replaces them).
+        replaced_per_activity: instead of merging on a key, all rows of an `activity_id` are
+            replaced together (streams and zones have no key of their own).
+        dbt_source: whether dbt reads it (declared in the dbt sources yml, a Dagster asset
+            upstream of the models); bookkeeping tables are not.
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    replaced_per_activity: bool = False
+    dbt_source: bool = True
+
+    def column_types(self) -> dict[str, str]:
+        return {column.name: column.type for column in self.columns}
+
+    def create_table_sql(self, catalog: str) -> str:
+        """``CREATE TABLE`` for the table as dlt makes it (with dlt's two bookkeeping columns),
+        in the raw schema of ``catalog``: test fixtures and benchmarks make raw tables this way."""
+        columns = ", ".join(f'"{c.name}" {c.duckdb_type.upper()}' for c in self.columns)
+        return (
+            f"CREATE TABLE {catalog}.{RAW_SCHEMA}.{self.name} ({columns}, "
+            "_dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL)"
+        )
+
+    def dlt_hints(self) -> dict[str, Any]:
+        """The dlt resource hints that give the table its key and write disposition."""
+        if self.replaced_per_activity:
+            return {
+                "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+                "merge_key": "activity_id",
+            }
+        key = self.primary_key[0] if len(self.primary_key) == 1 else self.primary_key
+        return {"primary_key": key, "write_disposition": "merge"}
+
+
+def _columns(spec: str) -> tuple[Column, ...]:
+    """``name type [: description]`` per line, so an entry reads like the table it describes."""
+    columns = []
+    for line in spec.strip().splitlines():
+        declaration, _, description = line.partition(":")
+        name, data_type = declaration.split()
+        if data_type not in DUCKDB_TYPES:
+            raise ValueError(f"column {name}: unknown type {data_type!r}")
+        columns.append(Column(name, data_type, description.strip()))
+    return tuple(columns)
+
+
+_TABLES = [
+    RawTable(
+        "activities",
+        "Activity summaries from GET /athlete/activities, merged on id; activities Strava no "
+        "longer lists are kept with is_deleted.",
+        _columns("""
+            id bigint
+            name text
+            sport_type text
+            type text
+            start_date timestamp : UTC
+            start_date_local timestamp : the athlete's local wall time
+            timezone text
+            utc_offset double : seconds
+            distance double : metres
+            moving_time bigint : seconds
+            elapsed_time bigint : seconds
+            total_elevation_gain double : metres
+            elev_high double
+            elev_low double
+            average_speed double : m/s
+            max_speed double : m/s
+            average_heartrate double
+            max_heartrate double
+            average_cadence double
+            average_watts double
+            max_watts bigint
+            weighted_average_watts bigint
+            kilojoules double
+            device_watts bool
+            has_heartrate bool
+            suffer_score double
+            trainer bool
+            commute bool
+            manual bool
+            private bool
+            visibility text
+            gear_id text
+            workout_type bigint
+            achievement_count bigint
+            kudos_count bigint
+            pr_count bigint
+            athlete_id bigint
+            map_summary_polyline text
+            start_lat double
+            start_lng double
+            end_lat double
+            end_lng double
+            external_id text
+            upload_id bigint
+            is_deleted bool : Strava no longer lists it (kept, left out of the marts)
+            summary_fingerprint text : hash of the summary without social counters
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "activity_listings",
+        "Which windows of GET /athlete/activities were listed and when, so a listing is never "
+        "paid for twice.",
+        _columns("""
+            window_start timestamp : UTC
+            window_end timestamp : UTC
+            listed_at timestamp : UTC
+            activity_count bigint
+            list_requests bigint
+        """),
+        primary_key=("window_start", "window_end"),
+        dbt_source=False,
+    ),
+    RawTable(
+        "activity_details",
+        "Description, calories, device and full polyline from GET /activities/{id}.",
+        _columns("""
+            id bigint
+            description text
+            calories double
+            device_name text
+            map_polyline text
+            perceived_exertion double
+            summary_fingerprint text : the activity's when fetched; differs once it is stale
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "activity_laps",
+        "Laps of an activity, taken from its detail (no extra request).",
+        _columns("""
+            id bigint
+            activity_id bigint
+            lap_index bigint
+            split bigint
+            name text
+            start_date timestamp
+            start_date_local timestamp
+            elapsed_time bigint
+            moving_time bigint
+            distance double
+            total_elevation_gain double
+            average_speed double
+            max_speed double
+            average_cadence double
+            average_heartrate double
+            max_heartrate double
+            average_watts double
+            start_index bigint
+            end_index bigint
+            pace_zone bigint
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "activity_splits",
+        "Metric (per km) and standard (per mile) splits, taken from the activity detail.",
+        _columns("""
+            activity_id bigint
+            units text : 'metric' per km, 'standard' per mile
+            split bigint
+            distance double
+            elapsed_time bigint
+            moving_time bigint
+            elevation_difference double
+            average_speed double
+            average_grade_adjusted_speed double
+            average_heartrate double
+            pace_zone bigint
+        """),
+        primary_key=("activity_id", "units", "split"),
+    ),
+    RawTable(
+        "activity_best_efforts",
+        "Best efforts of runs (400m ... Marathon), taken from the activity detail.",
+        _columns("""
+            id bigint
+            activity_id bigint
+            name text : '400m' ... 'Marathon'
+            distance double
+            elapsed_time bigint
+            moving_time bigint
+            start_date timestamp
+            start_date_local timestamp
+            pr_rank bigint
+            start_index bigint
+            end_index bigint
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "activity_streams",
+        "1 Hz samples from GET /activities/{id}/streams, one row per sample; all rows of an "
+        "activity are replaced together.",
+        _columns("""
+            activity_id bigint
+            sample_index bigint
+            time bigint : seconds since the start
+            distance double
+            lat double
+            lng double
+            altitude double
+            velocity_smooth double
+            heartrate bigint
+            cadence bigint
+            watts bigint
+            temp bigint
+            moving bool
+            grade_smooth double
+        """),
+        replaced_per_activity=True,
+    ),
+    RawTable(
+        "activity_zones",
+        "Strava's time in zones per activity (optional: GET /activities/{id}/zones; dbt "
+        "computes time in zones from the streams).",
+        _columns("""
+            activity_id bigint
+            zone_type text : 'heartrate', 'power' or 'pace'
+            bucket bigint : 1-based
+            min bigint
+            max bigint
+            time bigint : seconds
+        """),
+        replaced_per_activity=True,
+        dbt_source=False,
+    ),
+    RawTable(
+        "athlete",
+        "The athlete's profile (FTP, weight, measurement preference) from GET /athlete.",
+        _columns("""
+            id bigint
+            username text
+            firstname text
+            lastname text
+            city text
+            state text
+            country text
+            sex text
+            created_at timestamp
+            updated_at timestamp
+            weight double
+            ftp bigint
+            measurement_preference text : 'meters' or 'feet'
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "gear",
+        "Every bike ('b...') and shoe ('g...') of the athlete, from GET /gear/{id}.",
+        _columns("""
+            id text : 'b…' bike, 'g…' shoe
+            kind text : 'bike' or 'shoe'
+            name text
+            brand_name text
+            model_name text
+            primary bool
+            retired bool
+            distance double : metres, Strava's odometer
+        """),
+        primary_key=("id",),
+    ),
+    RawTable(
+        "athlete_zones",
+        "The athlete's heart-rate and power zones from GET /athlete/zones, one row per zone.",
+        _columns("""
+            zone_type text : 'heartrate' or 'power'
+            zone bigint : 1-based
+            min bigint
+            max bigint : -1 = no upper bound
+        """),
+        primary_key=("zone_type", "zone"),
+    ),
+    RawTable(
+        "athlete_stats",
+        "Strava's own totals from GET /athletes/{id}/stats: recent, year to date and all time "
+        "per sport, Everyone-visible activities only.",
+        _columns("""
+            period text : 'recent', 'ytd' or 'all'
+            sport text : 'ride', 'run' or 'swim'
+            count bigint
+            distance double
+            moving_time bigint
+            elapsed_time bigint
+            elevation_gain double
+        """),
+        primary_key=("period", "sport"),
+    ),
+]
+
+RAW_TABLES: dict[str, RawTable] = {table.name: table for table in _TABLES}
+
+
+def dbt_source_tables() -> list[RawTable]:
+    return [table for table in RAW_TABLES.values() if table.dbt_source]
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/warehouse-contract.md: its raw-table section is generated, between these two lines.
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "warehouse-contract.md"
+DOC_BEGIN = "<!-- raw tables: generated by `uv run python -m strava_datastack.contract` -->"
+DOC_END = "<!-- end of raw tables -->"
+
+
+def doc_section() -> str:
+    """The raw-table section of the contract document, as markdown."""
+    lines = [DOC_BEGIN, "", "| table | key | what it holds, columns |", "|---|---|---|"]
+    for table in RAW_TABLES.values():
+        if table.replaced_per_activity:
+            key = "all rows of an `activity_id` replaced together"
+        else:
+            key = ", ".join(f"`{name}`" for name in table.primary_key) + " (merge)"
+        columns = ", ".join(
+            f"{c.name} {c.duckdb_type.upper()}" + (f" ({c.description})" if c.description else "")
+            for c in table.columns
+        )
+        source = "" if table.dbt_source else " Not read by dbt."
+        lines.append(f"| `{table.name}` | {key} | {table.description}{source} Columns: {columns} |")
+    lines += ["", DOC_END]
+    return "\n".join(lines)
+
+
+def render_doc(text: str) -> str:
+    """``text`` (the document) with its generated section replaced by the current one."""
+    pattern = re.compile(re.escape(DOC_BEGIN) + ".*?" + re.escape(DOC_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{DOC_PATH} has no generated section ({DOC_BEGIN} ... {DOC_END}).")
+    return pattern.sub(lambda _: doc_section(), text)
+
+
+if __name__ == "__main__":
+    DOC_PATH.write_text(render_doc(DOC_PATH.read_text()))
+    print(f"wrote the raw tables of {DOC_PATH}", file=sys.stderr)
