@@ -218,8 +218,14 @@ def test_every_mart_is_fed_by_ingestion(graph):
         ancestors = {a.to_user_string() for a in graph.upstream_key_iterator(key(k))}
         assert ancestors & INGEST, k
     # Everything the site shows of an activity can come from the import folder alone.
-    for k in ("marts/fct_activities", "marts/fct_activity_laps", "marts/fct_activity_splits",
-              "marts/fct_best_efforts", "marts/fct_activity_stream_samples", "marts/dim_gear"):
+    for k in (
+        "marts/fct_activities",
+        "marts/fct_activity_laps",
+        "marts/fct_activity_splits",
+        "marts/fct_best_efforts",
+        "marts/fct_activity_stream_samples",
+        "marts/dim_gear",
+    ):
         ancestors = {a.to_user_string() for a in graph.upstream_key_iterator(key(k))}
         assert ancestors & FILES, k
 
