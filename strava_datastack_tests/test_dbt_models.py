@@ -626,7 +626,10 @@ def test_build_runs_unit_tests_and_data_tests(built: Path) -> None:
         row[0]
         for row in query(built, "select distinct table_schema from information_schema.tables")
     }
-    assert {"strava", "staging", "marts"} <= schemas
+    assert {"strava", "staging", "intermediate", "marts"} <= schemas
+    # An API-only warehouse: the import folder's `files` tables were never created.
+    assert "files" not in schemas
+    assert query(built, "select distinct data_source from marts.fct_activities") == [("api",)]
     assert not any(s.startswith("main_") or s.startswith("analytics_") for s in schemas)
 
 
