@@ -509,7 +509,10 @@ def test_build_runs_unit_tests_and_data_tests(built: Path) -> None:
         row[0]
         for row in query(built, "select distinct table_schema from information_schema.tables")
     }
-    assert {"strava", "staging", "marts"} <= schemas
+    assert {"strava", "staging", "intermediate", "marts"} <= schemas
+    # An API-only warehouse: the import folder's `files` tables were never created.
+    assert "files" not in schemas
+    assert query(built, "select distinct data_source from marts.fct_activities") == [("api",)]
     assert not any(s.startswith("main_") or s.startswith("analytics_") for s in schemas)
 
 
@@ -798,3 +801,115 @@ def test_the_contract_document_is_generated_from_the_contract() -> None:
     assert render_doc(document) == document, (
         "out of date: run `uv run python -m strava_datastack.contract`"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# One history from the API and the import folder
+
+SHARED = DBT_PROJECT_DIR.parent.parent / "shared" / "strava-export"
+# The real Fenix 2 run (2015-08-15 14:45:08 UTC, 9 km): Strava has it too, started 20 s earlier,
+# but the API gave neither laps nor streams; the rest of the shared files are file-only.
+MATCHED_RUN_ID = 301
+FILE_ONLY_RIDE = "garmin-edge-500-activity.fit"  # 92.6 km ride, 2011: on no other source
+
+
+def _history_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The module's API warehouse plus the real shared files, imported by the project's loader.
+
+    The export archive of test_import_folder (activities.csv with real files, bikes.csv) holds
+    activity 4163856655, which the API also lists here: one activity from two sources.
+    """
+    from strava_datastack.files.load import load_files_window
+    from strava_datastack_tests.test_import_folder import export_members, write_folder
+
+    data_dir = tmp_path / "data"
+    warehouse = data_dir / "warehouse.duckdb"
+    data_dir.mkdir()
+    rows = _raw_rows()
+    rows["activities"] = [
+        *ACTIVITIES,
+        _activity(MATCHED_RUN_ID, "Fenix run on Strava", "Run", "2015-08-15 14:44:48",
+                  "2015-08-15 10:44:48", 9008.0, 2800, 2833),
+        _activity(4163856655, "Evening chill (API)", "Ride", "2020-10-07 14:43:11",
+                  "2020-10-07 16:43:11", 18962.8, 4567, 5601, tz="(GMT+01:00) Europe/Ljubljana"),
+    ]  # fmt: skip
+    create_raw_warehouse(warehouse, rows)
+    folder = data_dir / "import"
+    folder.mkdir()
+    for path in sorted((SHARED / "fit").glob("*.fit")):
+        (folder / path.name).write_bytes(path.read_bytes())
+    write_folder(folder / "export_1", export_members())
+    monkeypatch.setenv("STRAVA_DATASTACK_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("STRAVA_DATASTACK_IMPORT_DIR", raising=False)
+    load_files_window(datetime(2000, 1, 1), datetime(2030, 1, 1), log=lambda _: None, workers=1)
+    return warehouse
+
+
+def test_api_and_import_folder_make_one_history(tmp_path: Path, monkeypatch) -> None:
+    warehouse = _history_warehouse(tmp_path, monkeypatch)
+    result = run_dbt(tmp_path, warehouse, ["build"])
+    assert "ERROR=0" in result.stdout, result.stdout[-4000:]
+    rows, distinct = query(
+        warehouse, "select count(*), count(distinct activity_id) from marts.fct_activities"
+    )[0]
+    assert rows == distinct
+    imported = dict(query(warehouse, "select file_key, activity_id from files.activities"))
+    by_id = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse,
+            "select activity_id, data_source, name, sample_count from marts.fct_activities "
+            "left join (select activity_id, count(*) as sample_count "
+            "  from marts.fct_activity_stream_samples group by 1) using (activity_id)",
+        )
+    }
+    # Archive row and API row of the same id: one activity, the API's name.
+    assert by_id[4163856655][:2] == ("api", "Evening chill (API)")
+    # The loose Fenix 2 file matched the API's run: no row of its own, its samples under 301.
+    fenix = imported["activity-small-fenix2-run.fit"]
+    assert fenix not in by_id
+    file_samples = query(
+        warehouse, f"select count(*) from files.activity_streams where activity_id = {fenix}"
+    )[0][0]
+    assert by_id[MATCHED_RUN_ID] == ("api", "Fenix run on Strava", file_samples)
+    assert query(
+        warehouse,
+        f"select activity_id from intermediate.int_file_activity_matches "
+        f"where file_activity_id = {fenix}",
+    ) == [(MATCHED_RUN_ID,)]
+    # Every activity counted once: API activities, archive rows, and unmatched loose files.
+    api_ids = {a["id"] for a in ACTIVITIES if not a["is_deleted"]} | {MATCHED_RUN_ID, 4163856655}
+    archive_ids = {i for k, i in imported.items() if i > 0}
+    matched = {r[0] for r in query(warehouse, "select file_activity_id from "
+                                   "intermediate.int_file_activity_matches")}  # fmt: skip
+    loose = {i for i in imported.values() if i < 0} - matched
+    assert set(by_id) == api_ids | archive_ids | loose
+    # A file-only ride: laps from the file, splits and (for the matched run) best efforts
+    # computed from the samples, in the marts the site reads.
+    ride = imported[FILE_ONLY_RIDE]
+    assert by_id[ride][0] == "file"
+    laps = query(warehouse, f"select count(*), count(distinct lap_id), sum(distance_m) "
+                            f"from marts.fct_activity_laps where activity_id = {ride}")  # fmt: skip
+    file_laps = query(warehouse, f"select count(*), sum(distance) from files.activity_laps "
+                                 f"where activity_id = {ride}")  # fmt: skip
+    assert laps[0][0] == laps[0][1] == file_laps[0][0] > 1
+    assert laps[0][2] == pytest.approx(file_laps[0][1])
+    splits = dict(query(warehouse, f"select units, count(*) from marts.fct_activity_splits "
+                                   f"where activity_id = {ride} group by 1"))  # fmt: skip
+    assert splits == {"metric": 93, "standard": 58}  # 92.6 km, 57.6 mi: the partial one counts
+    efforts = query(
+        warehouse,
+        "select effort_name, elapsed_time_s, start_at_utc >= activity_start "
+        "from marts.fct_best_efforts join (select activity_id, start_at_utc as activity_start "
+        f"from marts.fct_activities) using (activity_id) where activity_id = {MATCHED_RUN_ID} "
+        "order by distance_m",
+    )
+    file_efforts = query(
+        warehouse, "select name, elapsed_time from files.activity_best_efforts "
+        f"where activity_id = {fenix} order by distance",
+    )  # fmt: skip
+    assert [e[:2] for e in efforts] == file_efforts and file_efforts
+    assert all(e[2] for e in efforts)
+    # Archive gear joins the archive's activities through the id activities.csv gives it.
+    assert query(warehouse, "select gear_name, activity_count from marts.dim_gear "
+                            "where gear_id = 'b8939761'") == [("Pathfinder", 1)]  # fmt: skip

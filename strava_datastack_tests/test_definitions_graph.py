@@ -32,6 +32,19 @@ INGEST = {
     "strava/athlete_zones",
     "strava/gear",
 }
+# The import folder (export archive, device files): a second source of the same staging layer.
+FILES = {
+    "files/activities",
+    "files/activity_best_efforts",
+    "files/activity_laps",
+    "files/activity_splits",
+    "files/activity_streams",
+    "files/archive_activities",
+    "files/gear",
+}
+STAGING_FILES = {f"staging/stg_files__{k.removeprefix('files/')}" for k in FILES} - {
+    "staging/stg_files__activity_streams"  # ephemeral, inside fct_activity_stream_samples
+}
 STAGING = {
     "staging/stg_strava__activities",
     "staging/stg_strava__activity_best_efforts",
@@ -43,9 +56,17 @@ STAGING = {
     "staging/stg_strava__athlete_zones",
     "staging/stg_strava__gear",
 }
-# None today: training load and daily distances read marts, so they are marts
-# (test_dbt_layers_flow_one_way).
-INTERMEDIATE: set[str] = set()
+# One history from both sources (test_dbt_layers_flow_one_way: they never read a mart).
+# int_activity_streams is ephemeral, so it is no asset.
+INTERMEDIATE = {
+    "intermediate/int_activities",
+    "intermediate/int_activity_best_efforts",
+    "intermediate/int_activity_files",
+    "intermediate/int_activity_laps",
+    "intermediate/int_activity_splits",
+    "intermediate/int_file_activity_matches",
+    "intermediate/int_gear",
+}
 MARTS = {
     "marts/dim_athlete",
     "marts/dim_calendar",
@@ -78,14 +99,17 @@ MARTS = {
     "marts/rpt_sport_ytd_cumulative",
 }
 BI = {"evidence/site"}
-TRANSFORM = STAGING | INTERMEDIATE | MARTS
+TRANSFORM = STAGING | STAGING_FILES | INTERMEDIATE | MARTS
 
 # Strava tables no dbt model reads: bookkeeping of listed windows, and Strava's own zones (off by
 # default; the models compute time in zones from the streams).
 UNMODELLED_TABLES = {"strava/activity_listings", "strava/activity_zones"}
 # Models that read a Strava table directly instead of through its staging model (the 1 Hz
 # streams are too big to copy into a staging table first).
-DIRECT_SOURCE_READS = {"marts/fct_activity_stream_samples": {"strava/activity_streams"}}
+DIRECT_SOURCE_READS = {
+    "marts/fct_activity_stream_samples": {"strava/activity_streams", "files/activity_streams"},
+    "intermediate/int_activity_best_efforts": {"files/activity_streams"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +127,7 @@ def parents(graph: dg.AssetGraph, user_string: str) -> set[str]:
 
 def test_asset_keys(graph):
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    expected = INGEST | TRANSFORM | BI
+    expected = INGEST | FILES | TRANSFORM | BI
     assert keys == expected, f"added: {sorted(keys - expected)}, removed: {sorted(expected - keys)}"
     assert all(graph.get(key(k)).is_materializable for k in keys), "no external assets"
 
@@ -111,6 +135,7 @@ def test_asset_keys(graph):
 def test_groups_kinds_owners_and_descriptions(graph):
     for keys, group, kinds in (
         (INGEST, "ingest", {"dlt", "duckdb"}),
+        (FILES, "files", {"dlt", "duckdb"}),
         (TRANSFORM, "transform", {"dbt", "duckdb"}),
         (BI, "bi", {"evidence", "npm"}),
     ):
@@ -123,12 +148,15 @@ def test_groups_kinds_owners_and_descriptions(graph):
 
 
 def test_dependencies(graph):
-    for k in INGEST:
+    for k in INGEST | FILES:
         assert parents(graph, k) == set(), f"{k} should be a root"
     # dbt sources map onto the dlt keys: each staging model reads its namesake Strava table.
     for k in STAGING:
         table = k.removeprefix("staging/stg_strava__")
         assert parents(graph, k) == {f"strava/{table}"}, k
+    for k in STAGING_FILES:
+        table = k.removeprefix("staging/stg_files__")
+        assert parents(graph, k) == {f"files/{table}"}, k
     for k in INTERMEDIATE | MARTS:
         upstream = parents(graph, k)
         assert upstream, f"{k} reads nothing"
@@ -136,13 +164,15 @@ def test_dependencies(graph):
         assert upstream <= allowed, f"{k} reads {sorted(upstream - allowed)}"
     for model, tables in DIRECT_SOURCE_READS.items():
         assert tables <= parents(graph, model), model
-    read_by_dbt = set().union(*(parents(graph, k) for k in TRANSFORM)) & INGEST
-    assert INGEST - read_by_dbt == UNMODELLED_TABLES
-    # The marts people query are built from the staging models.
-    assert parents(graph, "marts/fct_activities") >= {
+    read_by_dbt = set().union(*(parents(graph, k) for k in TRANSFORM)) & (INGEST | FILES)
+    assert (INGEST | FILES) - read_by_dbt == UNMODELLED_TABLES
+    # The marts people query see one history: both sources, merged by the intermediate layer.
+    assert parents(graph, "intermediate/int_activities") >= {
         "staging/stg_strava__activities",
         "staging/stg_strava__activity_details",
+        "staging/stg_files__activities",
     }
+    assert "intermediate/int_activities" in parents(graph, "marts/fct_activities")
     # The site is built from every mart, and from nothing else.
     assert parents(graph, "evidence/site") == MARTS
     assert not graph.get(key("evidence/site")).child_keys
@@ -190,13 +220,24 @@ def test_every_mart_is_fed_by_ingestion(graph):
     for k in MARTS:
         ancestors = {a.to_user_string() for a in graph.upstream_key_iterator(key(k))}
         assert ancestors & INGEST, k
+    # Everything the site shows of an activity can come from the import folder alone.
+    for k in (
+        "marts/fct_activities",
+        "marts/fct_activity_laps",
+        "marts/fct_activity_splits",
+        "marts/fct_best_efforts",
+        "marts/fct_activity_stream_samples",
+        "marts/dim_gear",
+    ):
+        ancestors = {a.to_user_string() for a in graph.upstream_key_iterator(key(k))}
+        assert ancestors & FILES, k
 
 
 def test_partitions_backfill_policies_and_pools(graph):
     assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
     assert daily_partitions.timezone == "UTC"
     assert daily_partitions.end_offset == 1, "today is a partition (the daily refresh loads it)"
-    for k in INGEST | TRANSFORM:
+    for k in INGEST | FILES | TRANSFORM:
         node = graph.get(key(k))
         # The same definition: one run or backfill carries a range through ingest and dbt.
         assert node.partitions_def is daily_partitions, k
@@ -245,7 +286,7 @@ def test_the_history_start_setting_moves_the_first_partition(history_start, firs
 
 def test_dbt_tests_are_asset_checks(graph):
     checks = graph.asset_check_keys
-    assert {c.asset_key.to_user_string() for c in checks} <= INGEST | TRANSFORM | BI
+    assert {c.asset_key.to_user_string() for c in checks} <= INGEST | FILES | TRANSFORM | BI
     dbt_checked = {c.asset_key.to_user_string() for c in checks} & TRANSFORM
     assert {"staging/stg_strava__activities", "marts/fct_activities"} <= dbt_checked
     unique_id = dg.AssetCheckKey(key("marts/fct_activities"), "unique_fct_activities_activity_id")
@@ -256,12 +297,18 @@ def test_jobs_schedules_and_sensors():
     repo = defs.get_repository_def()
     assert {job.name for job in repo.get_all_jobs()} == {
         "ingest_and_transform",
+        "import_files",
         "reconcile",
         "__ASSET_JOB",
     }
     job = defs.resolve_job_def("ingest_and_transform")
     assert job.partitions_def is daily_partitions
     assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == INGEST | TRANSFORM
+    imports = defs.resolve_job_def("import_files")
+    assert imports.partitions_def is daily_partitions
+    assert {k.to_user_string() for k in imports.asset_layer.selected_asset_keys} == (
+        FILES | TRANSFORM
+    )
 
     assert {s.name for s in repo.schedule_defs} == {"daily_refresh", "weekly_reconcile"}
     schedule = defs.resolve_schedule_def("daily_refresh")
@@ -275,6 +322,7 @@ def test_jobs_schedules_and_sensors():
     assert {s.name for s in repo.sensor_defs} == {
         "resume_budget_stopped_runs",
         "explain_run_failure",
+        "import_folder_sensor",
         "default_automation_condition_sensor",
     }
     resume = defs.resolve_sensor_def("resume_budget_stopped_runs")
