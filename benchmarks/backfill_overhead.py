@@ -55,13 +55,36 @@ def window_of(years: int | None, days: int | None) -> tuple[date, date]:
     return date(LAST_DAY.year - years + 1, 1, 1), LAST_DAY
 
 
+# Imports read cached bytecode, as on a user's machine, even where the environment forbids
+# writing it next to the sources (PYTHONDONTWRITEBYTECODE): compiling dagster, dbt and dlt from
+# source costs every process ~20 s, the same for both variants, and is not bookkeeping.
+PYCACHE = Path(tempfile.gettempdir()) / "strava-datastack-bench-pycache"
+
+
 def _env(base: dict[str, str], data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {
+    env = {
         **base,
         "STRAVA_DATASTACK_DATA_DIR": str(data_dir),
         "PATH": f"{VENV_BIN}{os.pathsep}{base.get('PATH', '')}",
+        "PYTHONPYCACHEPREFIX": str(PYCACHE),
         **extra,
     }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _timed(args: list[str], env: dict[str, str], log_path: Path) -> tuple[int, float, float]:
+    """Runs a command; returns its exit code, wall seconds and CPU seconds (its children too)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with log_path.open("w") as log:
+        code = subprocess.run(args, cwd=REPO_ROOT, env=env, stdout=log, stderr=log).returncode
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return code, wall, cpu
 
 
 # --- the Dagster run -------------------------------------------------------------------------
@@ -85,14 +108,11 @@ def run_dagster(
     args += ["--select", SELECTION, "--partition-range", f"{first}...{last}"]
     run_env = _env(env, data, {"DAGSTER_HOME": str(home), **extra_env})
     started_at = time.time()
-    started = time.perf_counter()
-    with (work / "dagster.log").open("w") as log:
-        result = subprocess.run(args, cwd=REPO_ROOT, env=run_env, stdout=log, stderr=log)
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
+    code, wall, cpu = _timed(args, run_env, work / "dagster.log")
+    if code != 0:
         sys.stderr.write((work / "dagster.log").read_text()[-6000:])
-        raise SystemExit(f"dagster asset materialize failed (exit {result.returncode})")
-    return {"wall_s": wall, **instance_figures(home, started_at)}
+        raise SystemExit(f"dagster asset materialize failed (exit {code})")
+    return {"wall_s": wall, "cpu_s": cpu, **instance_figures(home, started_at)}
 
 
 def instance_figures(home: Path, started_at: float) -> dict[str, Any]:
@@ -163,15 +183,11 @@ def run_bare(first: date, last: date, env: dict[str, str], work: Path) -> dict[s
     out = work / "bare.json"
     args = [sys.executable, __file__, "--bare-child", "--first", str(first), "--last", str(last)]
     args += ["--work", str(work), "--out", str(out)]
-    started = time.perf_counter()
-    with (work / "bare.log").open("w") as log:
-        result = subprocess.run(args, cwd=REPO_ROOT, env=_env(env, data, {}), stdout=log,
-                                stderr=log)  # fmt: skip
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
+    code, wall, cpu = _timed(args, _env(env, data, {}), work / "bare.log")
+    if code != 0:
         sys.stderr.write((work / "bare.log").read_text()[-6000:])
-        raise SystemExit(f"bare run failed (exit {result.returncode})")
-    return {"wall_s": wall, **json.loads(out.read_text())}
+        raise SystemExit(f"bare run failed (exit {code})")
+    return {"wall_s": wall, "cpu_s": cpu, **json.loads(out.read_text())}
 
 
 def bare_child(first: date, last: date, work: Path, out: Path) -> None:
@@ -199,12 +215,134 @@ def bare_child(first: date, last: date, work: Path, out: Path) -> None:
 
 # --- the UI's GraphQL queries ----------------------------------------------------------------
 
+# The expensive parts of what the UI asks when the asset graph, an asset's page and one of its
+# partitions are open (queries of dagster-webserver's ui-core, fragments cut to the fields that
+# read the event log: partition statuses, latest runs, event history).
+UI_QUERIES = {
+    "AssetGraphLiveQuery": """
+        query ($assetKeys: [AssetKeyInput!]!) {
+          assetNodes(assetKeys: $assetKeys, loadMaterializations: true) {
+            id
+            partitionStats { numMaterialized numMaterializing numPartitions numFailed }
+          }
+          assetsLatestInfo(assetKeys: $assetKeys) {
+            id inProgressRunIds unstartedRunIds latestRun { id status }
+          }
+        }""",
+    "AssetHealthQuery": """
+        query ($assetKeys: [AssetKeyInput!]!) {
+          assetsOrError(assetKeys: $assetKeys) {
+            ... on AssetConnection {
+              nodes { id latestMaterializationTimestamp
+                      assetHealth { assetHealth materializationStatus assetChecksStatus } }
+            }
+          }
+        }""",
+    "PartitionHealthQuery": """
+        query ($assetKey: AssetKeyInput!) {
+          assetNodeOrError(assetKey: $assetKey) {
+            ... on AssetNode {
+              id
+              partitionKeysByDimension { name type partitionKeys }
+              assetPartitionStatuses {
+                ... on TimePartitionStatuses { ranges { status startKey endKey } }
+              }
+            }
+          }
+        }""",
+    "LatestAssetPartitionsQuery": """
+        query ($assetKey: AssetKeyInput!) {
+          assetNodeOrError(assetKey: $assetKey) {
+            ... on AssetNode { id partitionKeyConnection(limit: 50, ascending: false) { results } }
+          }
+        }""",
+    "RecentAssetEventsQuery": """
+        query ($assetKey: AssetKeyInput!) {
+          assetOrError(assetKey: $assetKey) {
+            ... on Asset {
+              id
+              assetEventHistory(limit: 100, eventTypeSelectors: [MATERIALIZATION]) {
+                results { ... on MaterializationEvent { runId partition timestamp } }
+              }
+            }
+          }
+        }""",
+    "AssetPartitionDetailQuery": """
+        query ($assetKey: AssetKeyInput!, $partitionKey: String!) {
+          assetOrError(assetKey: $assetKey) {
+            ... on Asset {
+              id
+              definition { id latestRunForPartition(partition: $partitionKey) { id status } }
+              assetEventHistory(partitions: [$partitionKey], limit: 1000,
+                                eventTypeSelectors: [MATERIALIZATION, FAILED_TO_MATERIALIZE]) {
+                results { ... on MaterializationEvent { runId partition } }
+              }
+            }
+          }
+        }""",
+}
+# The assets whose pages are opened: the raw table every model reads, and the largest mart.
+UI_ASSETS = (["strava", "activities"], ["marts", "fct_activities"])
 
-def measure_ui(home: Path, env: dict[str, str], data: Path) -> dict[str, float]:
-    """Starts dagster-webserver on the instance and times the asset pages' GraphQL queries."""
-    from benchmarks.ui_queries import time_asset_pages
 
-    return time_asset_pages(home, _env(env, data, {"DAGSTER_HOME": str(home)}))
+def measure_ui(home: Path, env: dict[str, str], partition: str) -> dict[str, float]:
+    """Starts dagster-webserver on the instance; seconds per query, the first (cold) asking."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = [str(VENV_BIN / "dagster-webserver"), "-m", "strava_datastack.definitions"]
+    args += ["-h", "127.0.0.1", "-p", str(port)]
+    log = (home / "webserver.log").open("w")
+    server = subprocess.Popen(args, cwd=REPO_ROOT, env={**env, "DAGSTER_HOME": str(home)},
+                              stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps({"query": query, "variables": variables}).encode()
+        request = urllib.request.Request(
+            f"{url}/graphql", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            result = json.loads(answer.read())
+        if result.get("errors"):
+            raise SystemExit(f"GraphQL error: {result['errors'][:1]}")
+        return result["data"]
+
+    timings: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=5).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - started > 600:
+                    raise SystemExit("dagster-webserver did not start; see webserver.log") from None
+                time.sleep(1)
+        timings["webserver_start"] = time.perf_counter() - started
+        keys = [{"path": node["assetKey"]["path"]} for node in
+                ask("{ assetNodes { assetKey { path } } }", {})["assetNodes"]]  # fmt: skip
+        for name in ("AssetGraphLiveQuery", "AssetHealthQuery"):
+            began = time.perf_counter()
+            ask(UI_QUERIES[name], {"assetKeys": keys})
+            timings[name] = time.perf_counter() - began
+        for path in UI_ASSETS:
+            for name in ("PartitionHealthQuery", "LatestAssetPartitionsQuery",
+                         "RecentAssetEventsQuery", "AssetPartitionDetailQuery"):  # fmt: skip
+                variables = {"assetKey": {"path": path}, "partitionKey": partition}
+                if "partitionKey" not in UI_QUERIES[name]:
+                    del variables["partitionKey"]
+                began = time.perf_counter()
+                ask(UI_QUERIES[name], variables)
+                timings[f"{name}:{'/'.join(path)}"] = time.perf_counter() - began
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait()
+        log.close()
+    return timings
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -233,7 +371,10 @@ def _print_run(label: str, dagster: dict[str, Any] | None, bare: dict[str, Any] 
         phases = dagster["phases"]
         shown = ["planned_first", "planned_last", "run_start", "step_start_first",
                  "materialization_first", "materialization_last", "run_success"]  # fmt: skip
-        print(f"{label} dagster: {dagster['wall_s']:.1f} s, {dagster['events']:,} events")
+        print(
+            f"{label} dagster: {dagster['wall_s']:.1f} s (CPU {dagster['cpu_s']:.1f} s), "
+            f"{dagster['events']:,} events"
+        )
         print("  phases (s after launch): " + ", ".join(
             f"{name}={phases[name]:.1f}" for name in shown if name in phases))  # fmt: skip
         steps = sorted(k for k in phases if k.startswith("step_"))
@@ -248,9 +389,9 @@ def _print_run(label: str, dagster: dict[str, Any] | None, bare: dict[str, Any] 
         print("  index rows: " + ", ".join(f"{t}={n:,}" for t, n in dagster["index"].items()))
     if bare:
         print(
-            f"{label} bare: {bare['wall_s']:.1f} s (ingest {bare['ingest_s']:.1f} s, dbt "
-            f"{bare['dbt_s']:.1f} s; {bare['activities']:,} activities, "
-            f"{bare['requests']:,} requests)"
+            f"{label} bare: {bare['wall_s']:.1f} s (CPU {bare['cpu_s']:.1f} s; ingest "
+            f"{bare['ingest_s']:.1f} s, dbt {bare['dbt_s']:.1f} s; "
+            f"{bare['activities']:,} activities, {bare['requests']:,} requests)"
         )
     sys.stdout.flush()
 
@@ -326,7 +467,8 @@ def main() -> None:
         if args.ui and not args.no_dagster:
             label = windows[-1][0]
             work = root / f"{label}-dagster"
-            ui = measure_ui(work / "dagster_home", {**env, **extra_env}, work / "data")
+            ui_env = _env(env, work / "data", extra_env)
+            ui = measure_ui(work / "dagster_home", ui_env, str(windows[-1][2]))
             for query, seconds in ui.items():
                 print(f"ui {query}: {seconds:.2f} s")
     finally:
@@ -346,10 +488,11 @@ def main() -> None:
         parts.append(f"bare_s={bare['wall_s']:.1f}")
     if dagster and bare:
         parts.append(f"overhead={dagster['wall_s'] / bare['wall_s']:.2f}")
+        parts.append(f"cpu_overhead={dagster['cpu_s'] / bare['cpu_s']:.2f}")
     if dagster:
         parts.append(f"events={dagster['events']}")
     if ui:
-        parts.append(f"ui_max_s={max(ui.values()):.2f}")
+        parts.append(f"ui_max_s={max(v for k, v in ui.items() if k != 'webserver_start'):.2f}")
     print(" ".join(parts))
 
 
