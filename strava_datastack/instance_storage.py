@@ -1,0 +1,133 @@
+"""The Dagster instance's storage: Dagster's SQLite storage, writing event batches in one go.
+
+A run over a range of days records an event per asset per day (a materialization, and a planned
+one when the run is created): 52 assets over 5 years are ~190,000 events. Dagster's SQLite event
+log opens a fresh connection for every event, twice (the run's own database and the cross-run
+index), commits and closes it; closing the last connection of a WAL database checkpoints it. That
+costs ~20-60 ms per event on a small machine: hours of bookkeeping for minutes of work
+(benchmarks/backfill_overhead.py).
+
+Dagster already groups these events: a range run's planned events are one batch, and each
+asset's materializations over the range another, handed to ``store_event_batch`` when
+``DAGSTER_EVENT_BATCH_SIZE`` is set. The SQLite storage stores a batch one event at a time all
+the same. Here a batch is written through one connection and one transaction per database, with
+Dagster's own per-event logic, so what is stored is exactly what Dagster stores.
+
+Configured in dagster.yaml (``storage: custom``); the files and their layout are those of
+``storage: sqlite``, so an existing instance keeps its history.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+
+from dagster import Field
+from dagster._config import StringSource
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._serdes import ConfigurableClassData
+from dagster._utils import mkdir_p
+from sqlalchemy.engine import Connection
+
+# Dagster reads batching from this environment variable only, in whichever process writes the
+# events (the CLI, a run worker the daemon launched, `dagster dev`'s runs). Every one of them
+# builds this storage from dagster.yaml, so the storage turns batching on for its own process.
+EVENT_BATCH_SIZE_ENV = "DAGSTER_EVENT_BATCH_SIZE"
+# A batch holds the index database's write lock while it is written (~1 s for 2,000 events);
+# other writers wait for it (SQLite's busy timeout is 30 s).
+DEFAULT_EVENT_BATCH_SIZE = 2000
+
+
+class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log, storing a batch through one transaction per database."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        # The batch being written by this thread: its open connection per database.
+        self._batch = threading.local()
+        self._tables_seen: set[str] = set()
+        super().__init__(base_dir, inst_data)
+        # Re-entrant: a batch holds the lock from start to commit, and Dagster's store_event
+        # takes it again for every connection it asks for. Other threads wait for the commit.
+        self._db_lock = threading.RLock()
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        connections: dict[str, Connection] | None = getattr(self._batch, "connections", None)
+        if connections is None:
+            with super()._connect(shard) as conn:
+                yield conn
+            return
+        if shard not in connections:
+            connections[shard] = self._batch.stack.enter_context(super()._connect(shard))
+        yield connections[shard]
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Stores the events as Dagster's `store_event` does, committing once per database.
+
+        If anything fails, nothing of the batch is committed; Dagster then stores the events one
+        by one (`handle_new_event`'s fallback).
+        """
+        with self._db_lock, ExitStack() as stack:
+            self._batch.connections, self._batch.stack = {}, stack
+            try:
+                for event in events:
+                    self.store_event(event)
+            finally:
+                # Leaving the stack commits (or, after an error, rolls back) each connection.
+                self._batch.connections = self._batch.stack = None
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked for every asset event, each time through a new engine; tables never go away.
+        if table_name not in self._tables_seen and super().has_table(table_name):
+            self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
+
+
+class ProjectSqliteStorage(DagsterSqliteStorage):
+    """`storage: sqlite` (same files under base_dir) with the batching event log above.
+
+    It also turns Dagster's event batching on (`DAGSTER_EVENT_BATCH_SIZE`, unless already set):
+    without it Dagster never hands a batch to the storage.
+    """
+
+    def __init__(
+        self,
+        base_dir: str,
+        inst_data: ConfigurableClassData | None = None,
+        event_batch_size: int = DEFAULT_EVENT_BATCH_SIZE,
+    ) -> None:
+        self.base_dir = base_dir
+        self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._inst_data = inst_data
+        os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(event_batch_size))
+        DagsterStorage.__init__(self)
+
+    @classmethod
+    def config_type(cls) -> dict:
+        return {
+            "base_dir": StringSource,
+            "event_batch_size": Field(
+                int, is_required=False, default_value=DEFAULT_EVENT_BATCH_SIZE
+            ),
+        }
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData, config_value: dict
+    ) -> ProjectSqliteStorage:
+        mkdir_p(config_value["base_dir"])
+        return cls(inst_data=inst_data, **config_value)
