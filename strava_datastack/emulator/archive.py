@@ -571,7 +571,7 @@ def _activity_row(
         # The numeric part of the gear id as a (double) float: b8939761 -> 8939761.0.
         68: repr(float(gear.id[1:])) if gear and gear.is_bike else "",
         69: repr(float(gear.id[1:])) if gear and not gear.is_bike else "",
-        79: _num(s["distance"] / elapsed) if elapsed else "",
+        80: _num(s["distance"] / elapsed) if elapsed else "",  # Average Elapsed Speed
     }
     for position, value in values.items():
         row[position] = value
