@@ -137,8 +137,8 @@ def main() -> None:
             continue
         stats[metric] = s = summarise(pairs[metric])
         print(f"{metric:20} {s['n']:6d} {s['abs_median']:9.1f} {unit} {s['abs_p95']:7.1f} {unit} "
-              f"{s['rel_median_pct']:10.2f}% {s['rel_p95_pct']:7.2f}% {100 * s['within_1pct']:9.1f}%"
-              f" {s['bias']:+7.1f} {unit} {s['abs_max']:7.1f} {unit}")
+              f"{s['rel_median_pct']:10.2f}% {s['rel_p95_pct']:7.2f}% "
+              f"{100 * s['within_1pct']:9.1f}% {s['bias']:+7.1f} {unit} {s['abs_max']:7.1f} {unit}")
     for what, count in sorted(unpaired.items()):
         if not what.startswith("files"):
             print(f"not paired: {what}: {count}")
