@@ -164,6 +164,18 @@ def test_english_csv_has_the_real_header_and_the_api_numbers(english_rows, api_a
     assert float(sample[34]) == pytest.approx(detail["calories"], abs=0.01)
 
 
+def test_csv_reads_back_through_the_import_without_a_rejected_row(english, api_activities):
+    # Each value must sit in its own column: one shifted by a position (the average elapsed speed
+    # once landed in "Flagged") makes the import reject every row, and the archive's activities
+    # then load as loose files without their Strava ids.
+    _, archive = english
+    read = read_activities_csv(archive.read("activities.csv"))
+    assert read.problems == []
+    assert sorted(read.table.column("activity_id").to_pylist()) == sorted(api_activities)
+    speeds = read.table.column("average_elapsed_speed").to_pylist()
+    assert all(speed is not None and speed > 0 for speed in speeds)
+
+
 def test_csv_quotes_commas_line_breaks_and_quotes_like_strava(english, english_rows):
     _, archive = english
     text = archive.read("activities.csv").decode("utf-8")
