@@ -37,7 +37,10 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 # The demo athlete's export archive ends this many days before "today"; the API tops up the rest,
 # as for a user who downloaded their archive last week and connects the API today.
 DEMO_API_DAYS = 7
-DEMO_HISTORY_START = "2021-01-01"
+# Days the archive holds before that. Dagster's per-partition bookkeeping (issue 15) makes a
+# multi-year range run take far longer than its work today, so the demo imports weeks, not years;
+# `--archive-days 1800` imports five years.
+DEMO_ARCHIVE_DAYS = 21
 
 
 class _Stages:
@@ -55,19 +58,17 @@ class _Stages:
         print(f"  {text} ({time.monotonic() - self._stage_started:.0f} s)", flush=True)
 
 
-def _demo_archive(folder: Path, seed: int, end: datetime) -> tuple[Path, int]:
-    """The demo athlete's export archive in the import folder, written once per day and seed."""
+def _demo_archive(folder: Path, seed: int, start: datetime, end: datetime) -> tuple[Path, int]:
+    """The demo athlete's export archive in the import folder, written once per range and seed."""
     from strava_datastack.emulator.archive import write_archive
 
-    marker = folder / f".demo-archive-{seed}-{end:%Y-%m-%d}"
+    marker = folder / f".demo-archive-{seed}-{start:%Y-%m-%d}-{end:%Y-%m-%d}"
     zips = sorted(folder.glob("export_*.zip"))
     if marker.exists() and zips:
         return zips[0], int(marker.read_text())
     for old in [*zips, *folder.glob(".demo-archive-*")]:
         old.unlink()
-    summary = write_archive(
-        folder, start=datetime.fromisoformat(DEMO_HISTORY_START).date(), end=end.date(), seed=seed
-    )
+    summary = write_archive(folder, start=start.date(), end=end.date(), seed=seed)
     marker.write_text(str(summary.activities))
     return summary.path, summary.activities
 
@@ -81,7 +82,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(paths.REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ.setdefault("STRAVA_DATASTACK_HISTORY_START", DEMO_HISTORY_START)
     os.environ.pop("STRAVA_DATASTACK_IMPORT_DIR", None)  # the demo's archive, not a real one
 
     import dagster as dg
@@ -101,11 +101,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.update(emulator.env())
         today = emulator.clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0)
         archive_end = today - timedelta(days=args.api_days)
+        first_day = archive_end - timedelta(days=args.archive_days - 1)
         print(f"Strava API emulator (demo athlete, seed {args.seed}) on {emulator.base_url}")
         print(f"Dagster instance: {dagster_home}")
 
-        stages.begin(f"Export archive of {DEMO_HISTORY_START} .. {archive_end:%Y-%m-%d}")
-        archive, archived = _demo_archive(paths.import_dir(), args.seed, archive_end)
+        stages.begin(f"Export archive of {first_day:%Y-%m-%d} .. {archive_end:%Y-%m-%d}")
+        archive, archived = _demo_archive(paths.import_dir(), args.seed, first_day, archive_end)
         stages.done(f"{archive} ({archived} activities)")
 
         instance = dg.DagsterInstance.get()
@@ -127,7 +128,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return result
 
         stages.begin("Importing the archive through Dagster (files + dbt), no Strava request")
-        first_day = datetime.fromisoformat(DEMO_HISTORY_START)
         imported = run(
             dg.AssetSelection.groups("files", "transform"), first_day, archive_end, "import"
         )
@@ -191,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
     print(
         f"Dagster:   DAGSTER_HOME={dagster_home} STRAVA_DATASTACK_DATA_DIR={paths.data_dir()} "
-        f"STRAVA_DATASTACK_HISTORY_START={DEMO_HISTORY_START} uv run dagster dev"
+        "uv run dagster dev"
     )
     return 0
 
@@ -282,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the whole stack on the demo athlete")
+    demo.add_argument(
+        "--archive-days",
+        type=int,
+        default=DEMO_ARCHIVE_DAYS,
+        help="days of history the export archive holds (imported with no Strava request)",
+    )
     demo.add_argument(
         "--api-days",
         type=int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -482,32 +482,42 @@ def _parse_item(item: Any) -> list[ParsedActivity]:
     return parse_activity_file(item)
 
 
-def _parse_or_error(item: Any) -> list[ParsedActivity] | ActivityFileError:
+def _parse_or_error(
+    item: Any, derive: Callable[[ParsedActivity], Any] | None = None
+) -> list[ParsedActivity] | list[tuple[ParsedActivity, Any]] | ActivityFileError:
     try:
-        return _parse_item(item)
+        activities = _parse_item(item)
     except ActivityFileError as error:
         return error
+    if derive is None:
+        return activities
+    return [(activity, derive(activity)) for activity in activities]
 
 
 def parse_many(
-    paths_or_items: Iterable[Any], workers: int | None = None
-) -> Iterator[tuple[Any, list[ParsedActivity] | ActivityFileError]]:
+    paths_or_items: Iterable[Any],
+    workers: int | None = None,
+    derive: Callable[[ParsedActivity], Any] | None = None,
+) -> Iterator[tuple[Any, Any]]:
     """Parse files over a process pool; (item, activities or error) in completion order.
 
     Items are paths or (display name, raw bytes) pairs. Errors come back as values so one bad
     file never stops the rest. At most a few tasks per worker are in flight at once, so a folder
-    of thousands of files (or ZIP members read as bytes) is never all in memory.
+    of thousands of files (or ZIP members read as bytes) is never all in memory. `derive` (a
+    module-level function, so it can be sent to the workers) runs in the worker on each parsed
+    activity; the result is then a list of (activity, derive(activity)) pairs, so what is
+    computed from the samples is computed in parallel too.
     """
     workers = workers or os.cpu_count() or 1
     items = iter(paths_or_items)
     if workers == 1:
         for item in items:
-            yield item, _parse_or_error(item)
+            yield item, _parse_or_error(item, derive)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: dict[Any, Any] = {}
         for item in items:
-            pending[pool.submit(_parse_or_error, item)] = item
+            pending[pool.submit(_parse_or_error, item, derive)] = item
             if len(pending) >= 4 * workers:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

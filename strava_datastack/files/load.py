@@ -167,21 +167,32 @@ def _default_name(parsed: ParsedActivity) -> str:
     return f"{part} {parsed.sport_type or 'Activity'}"
 
 
-def derived_tables(parsed: ParsedActivity, activity_id: int) -> FileBundle:
-    """Laps from the file, splits and best efforts from its samples (what a detail gives)."""
+def derive_from_samples(parsed: ParsedActivity) -> dict[str, pa.Table | None]:
+    """Splits and best efforts from a file's samples: what a Strava detail would have given.
+
+    Runs in the parser processes (`parse_many(derive=...)`), beside the parse itself.
+    """
     samples = parsed.samples
     is_run = (parsed.sport_type or "") in RUN_SPORTS
-    return FileBundle(
-        activity={},
-        samples=_with_activity_id(samples, activity_id),
-        laps=_with_activity_id(parsed.laps, activity_id),
-        splits=_with_activity_id(
-            pa.concat_tables([derived.splits(samples, units) for units in ("metric", "standard")]),
-            activity_id,
+    return {
+        "splits": pa.concat_tables(
+            [derived.splits(samples, units) for units in ("metric", "standard")]
         ),
-        best_efforts=_with_activity_id(derived.best_efforts(samples), activity_id)
-        if is_run
-        else None,
+        "best_efforts": derived.best_efforts(samples) if is_run else None,
+    }
+
+
+def file_bundle(
+    parsed: ParsedActivity, extra: dict[str, pa.Table | None], row: dict[str, Any]
+) -> FileBundle:
+    """One parsed activity's tables, each with the activity's id."""
+    activity_id = row["activity_id"]
+    return FileBundle(
+        activity=row,
+        samples=_with_activity_id(parsed.samples, activity_id),
+        laps=_with_activity_id(parsed.laps, activity_id),
+        splits=_with_activity_id(extra["splits"], activity_id),
+        best_efforts=_with_activity_id(extra["best_efforts"], activity_id),
     )
 
 
@@ -222,13 +233,14 @@ class FileBatch:
                 yield item.key, content
 
         by_key = {item.key: item for item in files}
-        for (key, _content), result in parse_many(tasks(), workers=self.workers):
+        results = parse_many(tasks(), workers=self.workers, derive=derive_from_samples)
+        for (key, _content), result in results:
             if isinstance(result, ActivityFileError):
                 self._problem(key, result.reason)
                 continue
             self.files_parsed += 1
             item = by_key[key]
-            for session, parsed in enumerate(result):
+            for session, (parsed, extra) in enumerate(result):
                 if item.activity_id is not None and session == 0:
                     activity_id = item.activity_id
                     row = archive_activity_row(self._csv_row(item), key)
@@ -237,11 +249,9 @@ class FileBatch:
                     activity_id = file_activity_id(digests.pop(key, key), session)
                     row = file_activity_row(parsed, activity_id, key)
                 row["samples"] = parsed.samples.num_rows
-                bundle = derived_tables(parsed, activity_id)
-                bundle.activity = row
                 self.activities += 1
                 self.samples += parsed.samples.num_rows
-                yield bundle
+                yield file_bundle(parsed, extra, row)
 
     def _csv_row(self, item: ImportItem) -> dict[str, Any]:
         return self.csv_rows[(item.export_key, item.activity_id)]
