@@ -17,7 +17,9 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_demo_loads_models_and_builds_the_site(data_dir, dagster_home):
+def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
+    data_dir, dagster_home
+):
     demo = Path(sys.executable).parent / "strava-datastack"
     result = subprocess.run(
         [str(demo), "demo"],
@@ -29,19 +31,33 @@ def test_demo_loads_models_and_builds_the_site(data_dir, dagster_home):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
+    archived = int(re.search(r"From the export archive: (\d+) activities", out).group(1))
+    api_line = r"From the Strava API: +(\d+) activities listed, (\d+) requests"
+    listed, requests = map(int, re.search(api_line, out).groups())
     activities = int(re.search(r"Activities loaded: (\d+)", out).group(1))
-    requests = int(re.search(r"Strava API requests used: (\d+)", out).group(1))
-    assert activities > 0 and requests > activities
+    assert archived > 0 and listed > 0
+    assert activities == archived + listed, "the archive's weeks and the API's week do not overlap"
+    # The API's week costs its activities (detail + streams), the list pages and the athlete.
+    assert listed < requests < 3 * listed + 20
     assert str(data_dir / "warehouse.duckdb") in out
 
-    # Two real runs in the instance, so `dagster dev` afterwards shows them.
-    runs = dg.DagsterInstance.get().get_runs()
-    assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    # Three runs (import, API top-up, site) in the demo's OWN instance, not in DAGSTER_HOME.
+    assert not (dagster_home / "history").exists(), "the demo must not touch the user's instance"
+    demo_home = data_dir / "dagster_home"
+    assert str(demo_home) in out
+    with dg.DagsterInstance.from_config(str(demo_home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 3 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
 
     con = duckdb.connect(str(data_dir / "snapshot" / "warehouse.duckdb"), read_only=True)
-    assert con.execute("select count(*) from strava.activities").fetchone()[0] == activities
+    assert con.execute("select count(*) from files.activities").fetchone()[0] == archived
+    assert con.execute("select count(*) from strava.activities").fetchone()[0] == listed
     assert con.execute("select count(*) from marts.fct_activities").fetchone()[0] == activities
-    assert con.execute("select count(*) from strava.activity_streams").fetchone()[0] > 1000
+    sources = dict(
+        con.execute("select data_source, count(*) from marts.fct_activities group by 1").fetchall()
+    )
+    assert sources == {"archive": archived, "api": listed}
+    assert con.execute("select count(*) from files.activity_streams").fetchone()[0] > 1000
     (as_of,) = con.execute("select max(as_of_date) from marts.rpt_sport_ytd_comparison").fetchone()
     (count,) = con.execute(
         "select count(*) from marts.fct_activities where local_year = ?", [as_of.year]
