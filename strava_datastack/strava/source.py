@@ -29,7 +29,6 @@ from strava_datastack.strava.rows import (
     athlete_stats_rows,
     athlete_zone_rows,
     detail_rows,
-    hints,
     pick,
     streams_table,
 )
@@ -152,7 +151,7 @@ def strava_source(
     def table_hints(name: str) -> dict[str, Any]:
         """The contract's key, write disposition and column types for a raw table."""
         table = RAW_TABLES[name]
-        columns = {} if name == "activity_streams" else hints(table.column_types())
+        columns = {} if name == "activity_streams" else table.dlt_columns()
         return {"name": name, "columns": columns, **table.dlt_hints()}
 
     @dlt.resource(**table_hints("activities"))

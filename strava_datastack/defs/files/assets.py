@@ -12,21 +12,11 @@ import dlt
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from strava_datastack.contract import FILES_TABLES
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.files.load import DATASET_NAME, PIPELINE_NAME, load_files_window
 from strava_datastack.files.source import files_source
-
-DESCRIPTIONS = {
-    "activities": "One row per imported activity: an activities.csv row of the export archive "
-    "(with Strava's id and numbers) or a loose device file (id derived from the file).",
-    "archive_activities": "Every column of the export archive's activities.csv, typed by position.",
-    "activity_streams": "The original files' samples (FIT, GPX, TCX), one row per sample.",
-    "activity_laps": "Laps recorded in the files (FIT and TCX laps; one lap otherwise).",
-    "activity_splits": "Metric and mile splits computed from the files' distance and time.",
-    "activity_best_efforts": "Best efforts (400 m ... marathon) computed from the samples.",
-    "gear": "Bikes and shoes from the archive's bikes.csv and shoes.csv.",
-}
 
 
 class FilesTranslator(DagsterDltTranslator):
@@ -39,7 +29,7 @@ class FilesTranslator(DagsterDltTranslator):
             key=dg.AssetKey([DATASET_NAME, name]),
             deps=[],
             group_name="files",
-            description=DESCRIPTIONS.get(name, f"Imported {name}."),
+            description=FILES_TABLES[name].description,
             kinds={"dlt", "duckdb"},
             owners=["team:strava-datastack"],
         )
