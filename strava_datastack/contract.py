@@ -515,7 +515,7 @@ _FILES_TABLES = [
             name text
             brand text
             model text
-            default_sport_types text : as exported (possibly translated)
+            default_sport_types text : JSON list of the sport names, as exported (translated)
         """),
         primary_key=("gear_id",),
         schema=FILES_SCHEMA,

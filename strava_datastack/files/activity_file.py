@@ -41,17 +41,12 @@ EARLIEST_START = datetime(1990, 1, 1)
 # wrong file): 256 MB is ~50 times the largest ultra-distance FIT file seen in the wild.
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 
-# Sample channels a format module may fill (float arrays, NaN where missing).
-CHANNELS = (
-    "distance",
-    "lat",
-    "lng",
-    "altitude",
-    "velocity_smooth",
-    "heartrate",
-    "cadence",
-    "watts",
-    "temp",
+# Sample channels a format module may fill (float arrays, NaN where missing): the samples'
+# columns but for the index, the time and the two `build_activity` derives.
+CHANNELS = tuple(
+    name
+    for name in SAMPLE_SCHEMA.names
+    if name not in ("sample_index", "time", "moving", "grade_smooth")
 )
 _INTEGER_CHANNELS = ("heartrate", "cadence", "watts", "temp")
 
