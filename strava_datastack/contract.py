@@ -116,6 +116,11 @@ class RawTable:
             "_dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL)"
         )
 
+    def dlt_resource_hints(self) -> dict[str, Any]:
+        """Everything a dlt resource writing the table declares: name, typed columns, key and
+        write disposition (``@dlt.resource(**table.dlt_resource_hints())``)."""
+        return {"name": self.name, "columns": self.dlt_columns(), **self.dlt_hints()}
+
     def dlt_hints(self) -> dict[str, Any]:
         """The dlt resource hints that give the table its key and write disposition."""
         if self.replaced_per_activity:

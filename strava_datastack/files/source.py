@@ -17,9 +17,7 @@ from strava_datastack.contract import FILES_TABLES
 
 
 def table_hints(name: str) -> dict[str, Any]:
-    """The contract's write disposition and column types for a table of schema `files`."""
-    table = FILES_TABLES[name]
-    return {"name": name, "columns": table.dlt_columns(), **table.dlt_hints()}
+    return FILES_TABLES[name].dlt_resource_hints()
 
 
 def _tables(items: Iterable[pa.Table | None]) -> Iterator[pa.Table]:

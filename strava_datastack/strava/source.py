@@ -150,9 +150,10 @@ def strava_source(
 
     def table_hints(name: str) -> dict[str, Any]:
         """The contract's key, write disposition and column types for a raw table."""
-        table = RAW_TABLES[name]
-        columns = {} if name == "activity_streams" else table.dlt_columns()
-        return {"name": name, "columns": columns, **table.dlt_hints()}
+        hints = RAW_TABLES[name].dlt_resource_hints()
+        if name == "activity_streams":
+            hints["columns"] = {}  # typed by its Arrow schema (rows.STREAM_SCHEMA)
+        return hints
 
     @dlt.resource(**table_hints("activities"))
     def activities() -> Iterator[list[dict[str, Any]]]:
