@@ -48,7 +48,7 @@ from tcxreader.tcxreader import TCXReader
 
 from strava_datastack.files import gpx, tcx
 from strava_datastack.files.activity_file import ActivityFileError, parse_activity_file, parse_many
-from strava_datastack_tests.test_activity_files import (
+from strava_datastack_tests.helpers import (
     BROKEN,
     FIT_DIR,
     FIT_WITH_RECORDS,

@@ -1,14 +1,18 @@
-"""The raw-table contract: every table the Strava load writes, its key, columns and types.
+"""The raw-table contract: every table the two dlt sources write, its key, columns and types.
 
-The one written copy. `strava/rows.py` and `strava/source.py` type their rows and dlt hints
-from it, the dbt sources yml must declare the same columns (a test compares them), the raw
-section of `docs/warehouse-contract.md` is generated from it (`uv run python -m
+Two schemas: `strava` (the API load, `RAW_TABLES`) and `files` (the import folder,
+`FILES_TABLES`). The one written copy. `strava/rows.py`, `strava/source.py`, `files/source.py`
+and the import's parsers type their rows, Arrow tables and dlt hints from it, the dbt sources
+ymls must declare the same columns (a test compares them), the raw section of
+`docs/warehouse-contract.md` is generated from it (`uv run python -m
 strava_datastack.contract`), and test fixtures create their tables from it. Adding a table is
-one `RawTable` entry in `RAW_TABLES`.
+one `RawTable` entry.
 
-Types are dlt's names (`bigint`, `double`, `text`, `bool`, `timestamp`), declared instead of left
-to dlt's inference because a window may hold no power or heart-rate data at all, and dbt models
-must still find every column. Timestamps are naive: see `strava/rows.py`.
+Types are dlt's names (`bigint`, `double`, `text`, `bool`, `timestamp`, and `timestamptz` for
+dlt's timestamp with a time zone), declared instead of left to dlt's inference because a window
+may hold no power or heart-rate data at all, and dbt models must still find every column. The
+API's timestamps are naive (see `strava/rows.py`); the import's laps and archive dates are
+instants with a zone, as their files state them.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: The DuckDB schema (and dlt dataset) the raw tables live in.
+import pyarrow as pa
+
+from strava_datastack.strava.export_format import ACTIVITY_LAYOUT
+
+#: The DuckDB schema (and dlt dataset) the Strava API's raw tables live in.
 RAW_SCHEMA = "strava"
+#: The DuckDB schema (and dlt dataset) of the import folder's tables.
+FILES_SCHEMA = "files"
 
 # dlt's type names -> what DuckDB (and so the dbt sources yml) calls them.
 DUCKDB_TYPES = {
@@ -29,6 +39,16 @@ DUCKDB_TYPES = {
     "text": "varchar",
     "bool": "boolean",
     "timestamp": "timestamp",
+    "timestamptz": "timestamp with time zone",
+}
+# ... and what Arrow calls them (tables built column-wise: samples, laps, archive rows).
+ARROW_TYPES = {
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "text": pa.string(),
+    "bool": pa.bool_(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
 }
 
 
@@ -42,6 +62,17 @@ class Column:
     def duckdb_type(self) -> str:
         return DUCKDB_TYPES[self.type]
 
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.type]
+
+    def dlt_hint(self) -> dict[str, Any]:
+        """The column as dlt declares it: nullable, and with or without a time zone."""
+        if self.type in ("timestamp", "timestamptz"):
+            zoned = self.type == "timestamptz"
+            return {"data_type": "timestamp", "nullable": True, "timezone": zoned}
+        return {"data_type": self.type, "nullable": True}
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -53,6 +84,7 @@ class RawTable:
             replaced together (streams and zones have no key of their own).
         dbt_source: whether dbt reads it (declared in the dbt sources yml, a Dagster asset
             upstream of the models); bookkeeping tables are not.
+        schema: `strava` (the API) or `files` (the import folder).
     """
 
     name: str
@@ -61,18 +93,33 @@ class RawTable:
     primary_key: tuple[str, ...] = ()
     replaced_per_activity: bool = False
     dbt_source: bool = True
+    schema: str = RAW_SCHEMA
 
     def column_types(self) -> dict[str, str]:
         return {column.name: column.type for column in self.columns}
 
+    def dlt_columns(self) -> dict[str, dict[str, Any]]:
+        """dlt's column hints: every column typed, so a window without some data still has it."""
+        return {column.name: column.dlt_hint() for column in self.columns}
+
+    def arrow_schema(self, *, without: tuple[str, ...] = ()) -> pa.Schema:
+        """The table's columns as an Arrow schema, leaving out ``without`` (columns the caller
+        adds later, such as the `activity_id` a parser does not know)."""
+        return pa.schema([(c.name, c.arrow_type) for c in self.columns if c.name not in without])
+
     def create_table_sql(self, catalog: str) -> str:
         """``CREATE TABLE`` for the table as dlt makes it (with dlt's two bookkeeping columns),
-        in the raw schema of ``catalog``: test fixtures and benchmarks make raw tables this way."""
+        in its schema of ``catalog``: test fixtures and benchmarks make raw tables this way."""
         columns = ", ".join(f'"{c.name}" {c.duckdb_type.upper()}' for c in self.columns)
         return (
-            f"CREATE TABLE {catalog}.{RAW_SCHEMA}.{self.name} ({columns}, "
+            f"CREATE TABLE {catalog}.{self.schema}.{self.name} ({columns}, "
             "_dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL)"
         )
+
+    def dlt_resource_hints(self) -> dict[str, Any]:
+        """Everything a dlt resource writing the table declares: name, typed columns, key and
+        write disposition (``@dlt.resource(**table.dlt_resource_hints())``)."""
+        return {"name": self.name, "columns": self.dlt_columns(), **self.dlt_hints()}
 
     def dlt_hints(self) -> dict[str, Any]:
         """The dlt resource hints that give the table its key and write disposition."""
@@ -346,8 +393,148 @@ _TABLES = [
 RAW_TABLES: dict[str, RawTable] = {table.name: table for table in _TABLES}
 
 
-def dbt_source_tables() -> list[RawTable]:
-    return [table for table in RAW_TABLES.values() if table.dbt_source]
+# ---------------------------------------------------------------------------------------------
+# Schema `files`: the import folder (Strava's export archive and loose device files). Samples,
+# laps, splits and best efforts keep the API tables' columns, so dbt reads both the same way;
+# what a file cannot know (Strava's ids, PR ranks, the local time zone) is left out.
+
+
+def _files_copy(name: str, without: tuple[str, ...] = (), **types: str) -> tuple[Column, ...]:
+    """The columns of the API's table ``name`` without ``without``, some retyped."""
+    return tuple(
+        Column(c.name, types.get(c.name, c.type), c.description)
+        for c in RAW_TABLES[name].columns
+        if c.name not in without
+    )
+
+
+# activities.csv kinds (strava/export_format.py) -> contract types. The archive's dates are
+# instants (UTC), read with their zone.
+ARCHIVE_KIND_TYPES = {
+    "int": "bigint",
+    "float": "double",
+    "bool": "bool",
+    "timestamp": "timestamptz",
+    "text": "text",
+}
+
+#: Columns the archive reader (files/activities_csv.py) adds after the exported ones.
+ARCHIVE_DERIVED_COLUMNS = _columns("""
+    sport_type text : Strava's sport_type for the exported (translated) Activity Type
+    gear_id text : 'b…' or 'g…', from the numeric Bike and Gear columns
+    source_line bigint : the line of activities.csv the row starts on
+    source_row_hash text : hash of the row as exported, to see it change
+""")
+
+_FILES_TABLES = [
+    RawTable(
+        "activities",
+        "One row per imported activity: an activities.csv row of the export archive (origin "
+        "'archive': Strava's id and numbers) or a loose device file (origin 'file': a negative "
+        "id derived from the file's content).",
+        _columns("""
+            activity_id bigint
+            origin text : 'archive' (a row of activities.csv) or 'file' (a loose device file)
+            file_key text : the file in the import folder, if the activity has one
+            file_format text : 'fit', 'gpx' or 'tcx'
+            name text
+            sport_type text
+            start_date timestamp : UTC
+            elapsed_time bigint : seconds
+            moving_time bigint : seconds
+            distance double : metres
+            total_elevation_gain double : metres
+            average_speed double : m/s
+            max_speed double : m/s
+            average_heartrate double
+            max_heartrate double
+            average_cadence double
+            average_watts double
+            max_watts double
+            calories double
+            device_name text
+            description text
+            gear_id text
+            gear_name text : the gear's name as activities.csv gives it
+            commute bool
+            trainer bool
+            manual bool
+            samples bigint : samples in the file (0 without one)
+        """),
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "archive_activities",
+        "Every column of the export archive's activities.csv, typed by position "
+        "(files/activities_csv.py), plus sport_type, gear_id, source_line, source_row_hash.",
+        tuple(
+            Column(name, ARCHIVE_KIND_TYPES[kind], f"column {position + 1}, {header!r}")
+            for position, (header, name, kind) in enumerate(ACTIVITY_LAYOUT)
+        )
+        + ARCHIVE_DERIVED_COLUMNS,
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "activity_streams",
+        "The original files' samples (FIT, GPX, TCX), one row per sample, in the columns of "
+        "strava.activity_streams.",
+        _files_copy("activity_streams"),
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "activity_laps",
+        "Laps recorded in the files (FIT and TCX laps; one lap otherwise); no lap id.",
+        _files_copy(
+            "activity_laps", ("id",), start_date="timestamptz", start_date_local="timestamptz"
+        ),
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "activity_splits",
+        "Metric and mile splits computed from the files' distance and time samples.",
+        _files_copy("activity_splits"),
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "activity_best_efforts",
+        "Best efforts (400m ... Marathon) computed from the samples of runs; no id, PR rank or "
+        "start dates.",
+        _files_copy(
+            "activity_best_efforts", ("id", "pr_rank", "start_date", "start_date_local")
+        ),
+        replaced_per_activity=True,
+        schema=FILES_SCHEMA,
+    ),
+    RawTable(
+        "gear",
+        "Bikes and shoes from the archive's bikes.csv and shoes.csv; activities refer to them by "
+        "name.",
+        _columns("""
+            gear_id text : '<kind>:<name>'
+            kind text : 'bike' or 'shoe'
+            name text
+            brand text
+            model text
+            default_sport_types text : JSON list of the sport names, as exported (translated)
+        """),
+        primary_key=("gear_id",),
+        schema=FILES_SCHEMA,
+    ),
+]
+
+FILES_TABLES: dict[str, RawTable] = {table.name: table for table in _FILES_TABLES}
+
+#: Every raw table by schema.
+CONTRACT: dict[str, dict[str, RawTable]] = {RAW_SCHEMA: RAW_TABLES, FILES_SCHEMA: FILES_TABLES}
+
+
+def dbt_source_tables(schema: str = RAW_SCHEMA) -> list[RawTable]:
+    return [table for table in CONTRACT[schema].values() if table.dbt_source]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,8 +547,16 @@ DOC_END = "<!-- end of raw tables -->"
 
 def doc_section() -> str:
     """The raw-table section of the contract document, as markdown."""
-    lines = [DOC_BEGIN, "", "| table | key | what it holds, columns |", "|---|---|---|"]
-    for table in RAW_TABLES.values():
+    lines = [DOC_BEGIN]
+    for schema, tables in CONTRACT.items():
+        lines += ["", f"Schema `{schema}`:", ""] + _doc_table(tables)
+    lines += ["", DOC_END]
+    return "\n".join(lines)
+
+
+def _doc_table(tables: dict[str, RawTable]) -> list[str]:
+    lines = ["| table | key | what it holds, columns |", "|---|---|---|"]
+    for table in tables.values():
         if table.replaced_per_activity:
             key = "all rows of an `activity_id` replaced together"
         else:
@@ -372,8 +567,7 @@ def doc_section() -> str:
         )
         source = "" if table.dbt_source else " Not read by dbt."
         lines.append(f"| `{table.name}` | {key} | {table.description}{source} Columns: {columns} |")
-    lines += ["", DOC_END]
-    return "\n".join(lines)
+    return lines
 
 
 def render_doc(text: str) -> str:

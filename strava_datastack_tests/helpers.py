@@ -5,13 +5,19 @@ The emulator and Dagster runs as the tests drive them, the raw warehouse built f
 and Evidence site the site tests share. The fixture warehouse is the real thing in miniature: raw
 ``strava`` tables filled with a plausible athlete (two years of activities, 1 Hz streams for the
 recent ones, laps, splits, best efforts, zones, gear), then the project's own dbt models build the
-``marts`` the site reads, so the site is checked against the marts as they are.
+``marts`` the site reads, so the site is checked against the marts as they are. Also the real
+shared files and what each must give, the export archives the import tests build, and
+``dagster asset materialize`` in a subprocess. Test modules and benchmarks import these from here,
+never from one another.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
+import gzip
+import io
 import json
 import math
 import os
@@ -21,7 +27,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -661,3 +669,174 @@ def fixture_site() -> tuple[SiteBuild, Path]:
     warehouse = fixture_warehouse()
     build = build_site(warehouse, warehouse.parent / "site")
     return build, warehouse
+
+
+# ---------------------------------------------------------------------------------------------
+# The real files of ../shared/strava-export (README.md there), and what each must give: the
+# parser tests and benchmarks/parsers.py read them the same way.
+
+SHARED_EXPORT = REPO_ROOT.parent / "shared" / "strava-export"
+FIT_DIR, GPX_DIR, TCX_DIR = SHARED_EXPORT / "fit", SHARED_EXPORT / "gpx", SHARED_EXPORT / "tcx"
+FIT_EPOCH = datetime(1989, 12, 31)
+
+# Tolerances of the FIT comparison: the CSV's own rounding (speed to mm/s, distance to cm) and
+# float noise in altitude's scale/offset; positions compare to 1e-9 degrees (0.1 mm); times,
+# heart rate, cadence and temperature are integers and must be equal.
+TOLERANCE = {"velocity_smooth": 1e-3, "distance": 1e-2, "altitude": 1e-3, "lat": 1e-9, "lng": 1e-9}
+CSV_COLUMNS = {  # records CSV header (lower-cased, unit stripped) → sample column
+    "heart_rate": "heartrate",
+    "heart rate": "heartrate",
+    "cadence": "cadence",
+    "speed": "velocity_smooth",
+    "distance": "distance",
+    "position_lat": "lat",
+    "position_long": "lng",
+    "altitude": "altitude",
+    "temperature": "temp",
+}
+SEMICIRCLES = {"lat", "lng"}
+
+
+def records_csv_of(fit: Path) -> Path | None:
+    candidate = fit.with_name(fit.stem + "-records.csv")
+    return candidate if candidate.exists() else None
+
+
+FIT_WITH_RECORDS = sorted(p for p in FIT_DIR.glob("*.fit") if records_csv_of(p))
+
+
+def read_records_csv(path: Path) -> tuple[list[datetime], dict[str, list[float | None]]]:
+    """The expected records: UTC times and columns named as the samples' (degrees, m, m/s)."""
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = [name.split("[")[0].strip().lower() for name in next(reader)]
+        rows = list(reader)
+    times = []
+    for row in rows:
+        stamp = row[0].strip()
+        if stamp.isdigit():  # raw FIT time: seconds since 1989-12-31 00:00 UTC
+            times.append(FIT_EPOCH + timedelta(seconds=int(stamp)))
+        else:  # "Sun Sep 25 06:00:22 PDT 2011"
+            for zone, offset in (("PDT", "-0700"), ("PST", "-0800")):
+                stamp = stamp.replace(f" {zone} ", f" {offset} ")
+            local = datetime.strptime(stamp, "%a %b %d %H:%M:%S %z %Y")
+            times.append(local.astimezone(UTC).replace(tzinfo=None))
+    columns: dict[str, list[float | None]] = {}
+    for index, name in enumerate(header[1:], 1):
+        column = CSV_COLUMNS[name]
+        values = []
+        for row in rows:
+            text = row[index].strip()
+            value = None if text in ("", "null") else float(text)
+            if value is not None and column in SEMICIRCLES:
+                value = value * 180 / 2**31
+            values.append(value)
+        columns[column] = values
+    return times, columns
+
+
+def xml_points(path: Path, point_tag: str, time_tag: str) -> list[datetime]:
+    """Times of the timed points of a GPX/TCX file, read with the standard library."""
+    text = path.read_bytes().lstrip()
+    times = []
+    for element in ET.fromstring(text).iter():
+        if element.tag.rpartition("}")[2] != point_tag:
+            continue
+        for child in element:
+            if child.tag.rpartition("}")[2] == time_tag and child.text:
+                stamp = datetime.fromisoformat(child.text.strip().replace("Z", "+00:00"))
+                times.append(stamp.astimezone(UTC).replace(tzinfo=None))
+    return times
+
+
+LOADING_GPX = ["cerknicko-jezero.gpx", "korita-zbevnica.gpx", "track-with-empty-segment.gpx"]
+
+
+# Each broken or non-activity file: a fragment of the reason it must give. Files the data allows
+# to load are tested to load instead (activity-settings-corruptheader.fit below).
+BROKEN = {
+    FIT_DIR / "activity-unexpected-eof.fit": "ends in the middle",  # truncated
+    FIT_DIR / "Settings.fit": "settings file, not an activity",
+    GPX_DIR / "cerknicko-without-times.gpx": "cannot be placed on a day",  # 5 of 296 timed
+    GPX_DIR / "Mojstrovka.gpx": "1901-12-13",  # all points at the int32-minimum placeholder time
+    GPX_DIR / "gpx_with_garmin_extension.gpx": "no track points",  # a single waypoint
+    GPX_DIR / "unicode_with_bom.gpx": "no track points",  # a single waypoint
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Export archives as the import tests build them: the real English activities.csv (plus rows for
+# cases it lacks), bikes.csv, shoes.csv and real files under the names activities.csv gives.
+
+SAMPLE_CSV = SHARED_EXPORT / "activities_csv" / "activities_en_sample.csv"
+
+
+def english_export() -> tuple[list[str], list[list[str]]]:
+    """The real header and rows, plus rows made from them for cases the sample lacks."""
+    header, *real = list(csv.reader(io.StringIO(SAMPLE_CSV.read_text(encoding="utf-8"))))
+
+    def variant(base, **values):
+        row = list(base)
+        for position, value in values.items():
+            row[int(position[1:])] = value
+        return row
+
+    run = variant(real[0], c0="5000000001", c1="Jan 1, 2021, 9:05:00 AM", c2="Run, with commas",
+                  c3="Run", c4='Line one, still one\nline two "quoted"',
+                  c12="activities/5000000001.fit.gz", c68="", c69="12345678.0")
+    manual = variant(real[1], c0="5000000002", c1="Feb 29, 2020, 11:59:59 PM", c2="Gym walk",
+                     c3="Walk", c12="", c68="", c11="")
+    paddle = variant(real[0], c0="5000000003", c1="Jul 4, 2021, 12:00:00 PM",
+                     c3="Stand Up Paddling", c12="activities/5000000003.tcx", c68="")
+    return header, [*real, run, manual, paddle]
+
+
+def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+# The export's own files: what activities.csv lists (english_export) -> a real file of that kind.
+EXPORT_FILES = {
+    "activities/4163856655.gpx": (SHARED_EXPORT / "gpx" / "korita-zbevnica.gpx", False),
+    "activities/4237621525.gpx": (SHARED_EXPORT / "gpx" / "cerknicko-jezero.gpx", False),
+    "activities/5000000001.fit.gz": (SHARED_EXPORT / "fit" / "garmin-fenix-5-run.fit", True),
+    "activities/5000000003.tcx": (SHARED_EXPORT / "tcx" / "sup_activity_1.tcx", False),
+}
+BIKES_CSV = b"Bike Name,Bike Brand,Bike Model,Bike Default Sport Types\nPathfinder,Canyon,,\n"
+SHOES_CSV = b"Shoe Name,Shoe Brand,Shoe Model,Shoe Default Sport Types\nPegasus,Nike,,\n"
+
+
+def export_members() -> dict[str, bytes]:
+    """Everything of an export archive, by its path inside the archive."""
+    members = {"activities.csv": to_csv(*english_export()), "bikes.csv": BIKES_CSV,
+               "shoes.csv": SHOES_CSV, "profile.csv": b"Athlete ID,Email\n1,a@b.c\n",
+               "media/1234.jpg": b"\xff\xd8\xff not really a photo"}
+    for name, (source, gzipped) in EXPORT_FILES.items():
+        data = source.read_bytes()
+        members[name] = gzip.compress(data, mtime=0) if gzipped else data
+    return members
+
+
+def write_folder(folder, files: dict[str, bytes]):
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dagster as a user runs it.
+
+
+def materialize(select: str, *partition_args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        materialize_command(select, *partition_args),
+        cwd=REPO_ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -1,8 +1,6 @@
 """activities.csv as Strava exports it: the real English sample, and Czech and German variants
 translated here from it, read by position into one typed table; broken rows and alien files."""
 
-import csv
-import io
 import re
 from datetime import UTC, datetime
 
@@ -10,41 +8,10 @@ import pytest
 
 from strava_datastack.files.activities_csv import ActivitiesCsvError, read_activities_csv
 from strava_datastack.files.gear_csv import read_gear_csv
-from strava_datastack_tests.conftest import REPO_ROOT
-
-SAMPLE_CSV = REPO_ROOT.parent / "shared" / "strava-export" / "activities_csv" / (
-    "activities_en_sample.csv")
+from strava_datastack_tests.helpers import SAMPLE_CSV, english_export, to_csv
 
 # Positions (0-based) in Strava's column order, used to build rows the way an export holds them.
 ID, DATE, NAME, TYPE, DESCRIPTION, FILENAME, BIKE, GEAR = 0, 1, 2, 3, 4, 12, 68, 69
-
-
-def english_export() -> tuple[list[str], list[list[str]]]:
-    """The real header and rows, plus rows made from them for cases the sample lacks."""
-    header, *real = list(csv.reader(io.StringIO(SAMPLE_CSV.read_text(encoding="utf-8"))))
-
-    def variant(base, **values):
-        row = list(base)
-        for position, value in values.items():
-            row[int(position[1:])] = value
-        return row
-
-    run = variant(real[0], c0="5000000001", c1="Jan 1, 2021, 9:05:00 AM", c2="Run, with commas",
-                  c3="Run", c4='Line one, still one\nline two "quoted"',
-                  c12="activities/5000000001.fit.gz", c68="", c69="12345678.0")
-    manual = variant(real[1], c0="5000000002", c1="Feb 29, 2020, 11:59:59 PM", c2="Gym walk",
-                     c3="Walk", c12="", c68="", c11="")
-    paddle = variant(real[0], c0="5000000003", c1="Jul 4, 2021, 12:00:00 PM",
-                     c3="Stand Up Paddling", c12="activities/5000000003.tcx", c68="")
-    return header, [*real, run, manual, paddle]
-
-
-def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 # How Strava spells things in Czech and German (translation written for these tests).

@@ -7,12 +7,10 @@ Broken files must come back as an `ActivityFileError` with a plain reason, never
 
 from __future__ import annotations
 
-import csv
 import gzip
 import math
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -28,66 +26,18 @@ from strava_datastack.files.activity_file import (
     parse_many,
     peek_start,
 )
-from strava_datastack_tests.conftest import REPO_ROOT
-
-EXPORT = REPO_ROOT.parent / "shared" / "strava-export"
-FIT_DIR, GPX_DIR, TCX_DIR = EXPORT / "fit", EXPORT / "gpx", EXPORT / "tcx"
-FIT_EPOCH = datetime(1989, 12, 31)
-
-# Tolerances of the FIT comparison: the CSV's own rounding (speed to mm/s, distance to cm) and
-# float noise in altitude's scale/offset; positions compare to 1e-9 degrees (0.1 mm); times,
-# heart rate, cadence and temperature are integers and must be equal.
-TOLERANCE = {"velocity_smooth": 1e-3, "distance": 1e-2, "altitude": 1e-3, "lat": 1e-9, "lng": 1e-9}
-CSV_COLUMNS = {  # records CSV header (lower-cased, unit stripped) → sample column
-    "heart_rate": "heartrate",
-    "heart rate": "heartrate",
-    "cadence": "cadence",
-    "speed": "velocity_smooth",
-    "distance": "distance",
-    "position_lat": "lat",
-    "position_long": "lng",
-    "altitude": "altitude",
-    "temperature": "temp",
-}
-SEMICIRCLES = {"lat", "lng"}
-
-
-def records_csv_of(fit: Path) -> Path | None:
-    candidate = fit.with_name(fit.stem + "-records.csv")
-    return candidate if candidate.exists() else None
-
-
-FIT_WITH_RECORDS = sorted(p for p in FIT_DIR.glob("*.fit") if records_csv_of(p))
-
-
-def read_records_csv(path: Path) -> tuple[list[datetime], dict[str, list[float | None]]]:
-    """The expected records: UTC times and columns named as the samples' (degrees, m, m/s)."""
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = [name.split("[")[0].strip().lower() for name in next(reader)]
-        rows = list(reader)
-    times = []
-    for row in rows:
-        stamp = row[0].strip()
-        if stamp.isdigit():  # raw FIT time: seconds since 1989-12-31 00:00 UTC
-            times.append(FIT_EPOCH + timedelta(seconds=int(stamp)))
-        else:  # "Sun Sep 25 06:00:22 PDT 2011"
-            for zone, offset in (("PDT", "-0700"), ("PST", "-0800")):
-                stamp = stamp.replace(f" {zone} ", f" {offset} ")
-            local = datetime.strptime(stamp, "%a %b %d %H:%M:%S %z %Y")
-            times.append(local.astimezone(UTC).replace(tzinfo=None))
-    columns: dict[str, list[float | None]] = {}
-    for index, name in enumerate(header[1:], 1):
-        column = CSV_COLUMNS[name]
-        values = []
-        for row in rows:
-            text = row[index].strip()
-            value = None if text in ("", "null") else float(text)
-            if value is not None and column in SEMICIRCLES:
-                value = value * 180 / 2**31
-            values.append(value)
-        columns[column] = values
-    return times, columns
+from strava_datastack_tests.helpers import (
+    BROKEN,
+    FIT_DIR,
+    FIT_WITH_RECORDS,
+    GPX_DIR,
+    LOADING_GPX,
+    TCX_DIR,
+    TOLERANCE,
+    read_records_csv,
+    records_csv_of,
+    xml_points,
+)
 
 
 @pytest.mark.parametrize("fit", FIT_WITH_RECORDS, ids=lambda p: p.name)
@@ -133,23 +83,6 @@ def test_fit_laps_cover_the_samples(fit):
     assert activity.sport_type in {"Run", "Ride", "Walk"}
 
 
-def xml_points(path: Path, point_tag: str, time_tag: str) -> list[datetime]:
-    """Times of the timed points of a GPX/TCX file, read with the standard library."""
-    text = path.read_bytes().lstrip()
-    times = []
-    for element in ET.fromstring(text).iter():
-        if element.tag.rpartition("}")[2] != point_tag:
-            continue
-        for child in element:
-            if child.tag.rpartition("}")[2] == time_tag and child.text:
-                stamp = datetime.fromisoformat(child.text.strip().replace("Z", "+00:00"))
-                times.append(stamp.astimezone(UTC).replace(tzinfo=None))
-    return times
-
-
-LOADING_GPX = ["cerknicko-jezero.gpx", "korita-zbevnica.gpx", "track-with-empty-segment.gpx"]
-
-
 @pytest.mark.parametrize("name", LOADING_GPX)
 def test_gpx_tracks_load_with_their_timed_points(name):
     path = GPX_DIR / name
@@ -186,18 +119,6 @@ def test_tcx_activities_load_with_their_laps(name):
     assert samples["velocity_smooth"].null_count < samples.num_rows  # from the TPX extension
     assert activity.device_name == "vívoactive HR"
     assert sum(activity.laps["distance"].to_pylist()) == pytest.approx(activity.distance, rel=0.05)
-
-
-# Each broken or non-activity file: a fragment of the reason it must give. Files the data allows
-# to load are tested to load instead (activity-settings-corruptheader.fit below).
-BROKEN = {
-    FIT_DIR / "activity-unexpected-eof.fit": "ends in the middle",  # truncated
-    FIT_DIR / "Settings.fit": "settings file, not an activity",
-    GPX_DIR / "cerknicko-without-times.gpx": "cannot be placed on a day",  # 5 of 296 timed
-    GPX_DIR / "Mojstrovka.gpx": "1901-12-13",  # all points at the int32-minimum placeholder time
-    GPX_DIR / "gpx_with_garmin_extension.gpx": "no track points",  # a single waypoint
-    GPX_DIR / "unicode_with_bom.gpx": "no track points",  # a single waypoint
-}
 
 
 @pytest.mark.parametrize("path", list(BROKEN), ids=lambda p: p.name)

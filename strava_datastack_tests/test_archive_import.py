@@ -16,7 +16,7 @@ import pytest
 
 from strava_datastack.emulator.archive import write_archive
 from strava_datastack_tests.conftest import REPO_ROOT
-from strava_datastack_tests.test_cli_materialize import materialize
+from strava_datastack_tests.helpers import materialize
 
 FIRST_DAY, LAST_DAY = "2025-06-01", "2025-06-14"
 RANGE = f"{FIRST_DAY}...{LAST_DAY}"

@@ -1,32 +1,18 @@
 """`dagster asset materialize` in a subprocess, as a user runs it, against the emulator."""
 
-import os
-import subprocess
 
 import dagster as dg
 import duckdb
 
 from strava_datastack_tests.helpers import (
-    REPO_ROOT,
     expected_activity_ids,
-    materialize_command,
+    materialize,
     warehouse_counts,
 )
 
 # Ingest and the dbt models behind fct_activities: the full dbt build is covered by the demo
 # and end-to-end tests; here it would only add minutes.
 INGEST_AND_DBT = 'group:ingest or +key:"marts/fct_activities"'
-
-
-def materialize(select: str, *partition_args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        materialize_command(select, *partition_args),
-        cwd=REPO_ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def materialized(instance: dg.DagsterInstance, key: list[str]) -> set[str]:

@@ -16,9 +16,21 @@ import duckdb
 import pytest
 import yaml
 
-from strava_datastack.contract import DOC_PATH, RAW_SCHEMA, dbt_source_tables, render_doc
+from strava_datastack.contract import (
+    DOC_PATH,
+    FILES_SCHEMA,
+    RAW_SCHEMA,
+    dbt_source_tables,
+    render_doc,
+)
 from strava_datastack.paths import DBT_PROJECT_DIR
-from strava_datastack_tests.helpers import create_raw_warehouse, query, run_dbt
+from strava_datastack_tests.helpers import (
+    create_raw_warehouse,
+    export_members,
+    query,
+    run_dbt,
+    write_folder,
+)
 
 NY = "(GMT-05:00) America/New_York"
 TOKYO = "(GMT+09:00) Asia/Tokyo"
@@ -779,20 +791,22 @@ def test_models_build_before_dlt_created_any_table(tmp_path: Path) -> None:
     assert query(warehouse, "select count(*) from marts.rpt_eddington") == [(3,)]
 
 
-def test_sources_declare_the_contract_and_the_dlt_asset_keys() -> None:
-    """The source yml (which also types the stand-in for a missing raw table) declares exactly
-    the contract's tables dbt reads, with its columns, types and descriptions."""
-    sources_yml = DBT_PROJECT_DIR / "models" / "staging" / "strava" / "_strava__sources.yml"
+@pytest.mark.parametrize("schema", [RAW_SCHEMA, FILES_SCHEMA])
+def test_sources_declare_the_contract_and_the_dlt_asset_keys(schema: str) -> None:
+    """Each source yml (which also types the stand-in for a missing raw table) declares exactly
+    the contract's tables dbt reads in its schema, with their columns, types and descriptions,
+    mapped onto the dlt assets `<schema>/<table>`."""
+    sources_yml = DBT_PROJECT_DIR / "models" / "staging" / schema / f"_{schema}__sources.yml"
     (source,) = yaml.safe_load(sources_yml.read_text())["sources"]
-    assert source["schema"] == RAW_SCHEMA
+    assert source["schema"] == schema
     tables = {t["name"]: t for t in source["tables"]}
-    assert set(tables) == {table.name for table in dbt_source_tables()}
-    for table in dbt_source_tables():
+    assert set(tables) == {table.name for table in dbt_source_tables(schema)}
+    for table in dbt_source_tables(schema):
         declared = {c["name"]: c["data_type"] for c in tables[table.name]["columns"]}
         declared.pop("_dlt_load_id", None)
         assert declared == {c.name: c.duckdb_type for c in table.columns}, table.name
         assert tables[table.name]["description"] == table.description
-        assert tables[table.name]["meta"]["dagster"]["asset_key"] == [RAW_SCHEMA, table.name]
+        assert tables[table.name]["meta"]["dagster"]["asset_key"] == [schema, table.name]
 
 
 def test_the_contract_document_is_generated_from_the_contract() -> None:
@@ -816,11 +830,10 @@ FILE_ONLY_RIDE = "garmin-edge-500-activity.fit"  # 92.6 km ride, 2011: on no oth
 def _history_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The module's API warehouse plus the real shared files, imported by the project's loader.
 
-    The export archive of test_import_folder (activities.csv with real files, bikes.csv) holds
+    The export archive of helpers.export_members (activities.csv with real files, bikes.csv) holds
     activity 4163856655, which the API also lists here: one activity from two sources.
     """
     from strava_datastack.files.load import load_files_window
-    from strava_datastack_tests.test_import_folder import export_members, write_folder
 
     data_dir = tmp_path / "data"
     warehouse = data_dir / "warehouse.duckdb"

@@ -14,43 +14,23 @@ import pytest
 from strava_datastack.files.file_index import FileIndex
 from strava_datastack.files.import_folder import ArchiveLimits, ImportRefused, scan
 from strava_datastack_tests.conftest import REPO_ROOT
-from strava_datastack_tests.test_activities_csv import english_export, to_csv
+from strava_datastack_tests.helpers import (
+    EXPORT_FILES,
+    english_export,
+    export_members,
+    to_csv,
+    write_folder,
+)
 
 SHARED = REPO_ROOT.parent / "shared" / "strava-export"
 MIB = 1024 * 1024
 
-# The export's own files: what activities.csv lists (english_export) -> a real file of that kind.
-EXPORT_FILES = {
-    "activities/4163856655.gpx": (SHARED / "gpx" / "korita-zbevnica.gpx", False),
-    "activities/4237621525.gpx": (SHARED / "gpx" / "cerknicko-jezero.gpx", False),
-    "activities/5000000001.fit.gz": (SHARED / "fit" / "garmin-fenix-5-run.fit", True),
-    "activities/5000000003.tcx": (SHARED / "tcx" / "sup_activity_1.tcx", False),
-}
-BIKES_CSV = b"Bike Name,Bike Brand,Bike Model,Bike Default Sport Types\nPathfinder,Canyon,,\n"
-SHOES_CSV = b"Shoe Name,Shoe Brand,Shoe Model,Shoe Default Sport Types\nPegasus,Nike,,\n"
 # A device's sync folder beside the export: files of their own, no CSV.
 DEVICE_FILES = {
     "GARMIN/Activity/edge500.fit": SHARED / "fit" / "garmin-edge-500-activity.fit",
     "GARMIN/Activity/fenix-walk.FIT": SHARED / "fit" / "garmin-fenix-5-walk.fit",
     "phone/Mojstrovka.gpx.gz": SHARED / "gpx" / "Mojstrovka.gpx",
 }
-
-
-def export_members() -> dict[str, bytes]:
-    """Everything of an export archive, by its path inside the archive."""
-    members = {"activities.csv": to_csv(*english_export()), "bikes.csv": BIKES_CSV,
-               "shoes.csv": SHOES_CSV, "profile.csv": b"Athlete ID,Email\n1,a@b.c\n",
-               "media/1234.jpg": b"\xff\xd8\xff not really a photo"}
-    for name, (source, gzipped) in EXPORT_FILES.items():
-        data = source.read_bytes()
-        members[name] = gzip.compress(data, mtime=0) if gzipped else data
-    return members
-
-
-def write_folder(folder, files: dict[str, bytes]):
-    for name, data in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
 
 
 def write_zip(path, members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED):

@@ -6,6 +6,7 @@ import dlt
 import duckdb
 import pytest
 
+from strava_datastack.contract import Column
 from strava_datastack.strava.errors import StravaPayloadError
 from strava_datastack.strava.rows import (
     ACTIVITY_COLUMNS,
@@ -24,7 +25,6 @@ from strava_datastack.strava.rows import (
     athlete_stats_rows,
     athlete_zone_rows,
     detail_rows,
-    hints,
     pick,
     streams_table,
 )
@@ -215,7 +215,8 @@ def load_rows(tmp_path, table: str, columns: dict, rows: list) -> dict[str, str]
         dataset_name="strava",
         pipelines_dir=str(tmp_path / "pipelines"),
     )
-    resource = dlt.resource(rows, name=table, columns=hints(columns), max_table_nesting=0)
+    hints = {name: Column(name, data_type).dlt_hint() for name, data_type in columns.items()}
+    resource = dlt.resource(rows, name=table, columns=hints, max_table_nesting=0)
     pipeline.run(resource).raise_on_failed_jobs()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

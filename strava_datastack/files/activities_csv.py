@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from strava_datastack.contract import ARCHIVE_DERIVED_COLUMNS, ARCHIVE_KIND_TYPES, ARROW_TYPES
 from strava_datastack.strava.export_format import (
     ACTIVITY_LAYOUT,
     COLUMN_INDEX,
@@ -33,16 +34,11 @@ from strava_datastack.strava.export_format import (
     parse_activity_date,
 )
 
-# Columns the reader adds after the exported ones.
-DERIVED_COLUMNS = ("sport_type", "gear_id", "source_line", "source_row_hash")
+# Columns the reader adds after the exported ones (their types: the contract's).
+DERIVED_COLUMNS = tuple(column.name for column in ARCHIVE_DERIVED_COLUMNS)
 
-_ARROW_TYPES = {
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "bool": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "text": pa.string(),
-}
+# A layout kind's Arrow type is its contract type's (files.archive_activities).
+_ARROW_TYPES = {kind: ARROW_TYPES[data_type] for kind, data_type in ARCHIVE_KIND_TYPES.items()}
 
 
 @dataclass(frozen=True)

@@ -26,20 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from strava_datastack.contract import FILES_TABLES
 from strava_datastack.files import derived
-from strava_datastack.strava.rows import LAP_COLUMNS, STREAM_SCHEMA
 
-SAMPLE_SCHEMA = pa.schema([f for f in STREAM_SCHEMA if f.name != "activity_id"])
-_ARROW_TYPES = {
-    "bigint": pa.int64(),
-    "double": pa.float64(),
-    "text": pa.string(),
-    "timestamp": pa.timestamp("us"),
-    "bool": pa.bool_(),
-}
-LAP_SCHEMA = pa.schema(
-    [(n, _ARROW_TYPES[t]) for n, t in LAP_COLUMNS.items() if n not in ("id", "activity_id")]
-)
+# The contract's files tables without `activity_id`: the load adds it once it knows the id.
+SAMPLE_SCHEMA = FILES_TABLES["activity_streams"].arrow_schema(without=("activity_id",))
+LAP_SCHEMA = FILES_TABLES["activity_laps"].arrow_schema(without=("activity_id",))
 FORMATS = {".fit": "fit", ".gpx": "gpx", ".tcx": "tcx"}
 
 # Devices without a clock write placeholder times (GPX exporters 1901-12-13, the int32 minimum);
@@ -49,17 +41,12 @@ EARLIEST_START = datetime(1990, 1, 1)
 # wrong file): 256 MB is ~50 times the largest ultra-distance FIT file seen in the wild.
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 
-# Sample channels a format module may fill (float arrays, NaN where missing).
-CHANNELS = (
-    "distance",
-    "lat",
-    "lng",
-    "altitude",
-    "velocity_smooth",
-    "heartrate",
-    "cadence",
-    "watts",
-    "temp",
+# Sample channels a format module may fill (float arrays, NaN where missing): the samples'
+# columns but for the index, the time and the two `build_activity` derives.
+CHANNELS = tuple(
+    name
+    for name in SAMPLE_SCHEMA.names
+    if name not in ("sample_index", "time", "moving", "grade_smooth")
 )
 _INTEGER_CHANNELS = ("heartrate", "cadence", "watts", "temp")
 

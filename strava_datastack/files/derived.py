@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from strava_datastack.strava.rows import BEST_EFFORT_COLUMNS, SPLIT_COLUMNS
+from strava_datastack.contract import FILES_TABLES
 
 MOVING_SPEED = 0.5  # m/s
 ELEVATION_WINDOW_S = 15
@@ -66,15 +66,9 @@ BEST_EFFORT_DISTANCES = {
     "Marathon": 42195.0,
 }
 
-_ARROW = {"bigint": pa.int64(), "double": pa.float64(), "text": pa.string()}
-SPLIT_SCHEMA = pa.schema([(n, _ARROW[t]) for n, t in SPLIT_COLUMNS.items() if n != "activity_id"])
-BEST_EFFORT_SCHEMA = pa.schema(
-    [
-        (n, _ARROW[t])
-        for n, t in BEST_EFFORT_COLUMNS.items()
-        if n not in ("id", "activity_id", "pr_rank", "start_date", "start_date_local")
-    ]
-)
+# The contract's files tables without `activity_id`: the load adds it once it knows the id.
+SPLIT_SCHEMA = FILES_TABLES["activity_splits"].arrow_schema(without=("activity_id",))
+BEST_EFFORT_SCHEMA = FILES_TABLES["activity_best_efforts"].arrow_schema(without=("activity_id",))
 
 Samples = pa.Table | Mapping[str, Any]
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from strava_datastack import paths
+from strava_datastack.contract import FILES_SCHEMA
 from strava_datastack.files import derived
 from strava_datastack.files.activity_file import (
     ActivityFileError,
@@ -33,7 +34,7 @@ from strava_datastack.files.source import files_source
 from strava_datastack.warehouse import ensure_warehouse
 
 PIPELINE_NAME = "strava_datastack_files"
-DATASET_NAME = "files"
+DATASET_NAME = FILES_SCHEMA  # the contract's schema of the import's tables
 
 
 def files_pipeline() -> dlt.Pipeline:

@@ -57,20 +57,7 @@ ZONE_COLUMNS = RAW_TABLES["athlete_zones"].column_types()
 STATS_COLUMNS = RAW_TABLES["athlete_stats"].column_types()
 
 # Streams are built as Arrow tables (thousands of samples an activity): the same columns.
-_ARROW_TYPES = {"bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_()}
-STREAM_SCHEMA = pa.schema(
-    [(c.name, _ARROW_TYPES[c.type]) for c in RAW_TABLES["activity_streams"].columns]
-)
-
-
-def hints(columns: dict[str, str]) -> dict[str, dict[str, Any]]:
-    hints: dict[str, dict[str, Any]] = {}
-    for name, data_type in columns.items():
-        hint: dict[str, Any] = {"data_type": data_type, "nullable": True}
-        if data_type == "timestamp":
-            hint["timezone"] = False  # naive: see _ts
-        hints[name] = hint
-    return hints
+STREAM_SCHEMA = RAW_TABLES["activity_streams"].arrow_schema()
 
 
 def pick(payload: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:

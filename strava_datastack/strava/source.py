@@ -29,7 +29,6 @@ from strava_datastack.strava.rows import (
     athlete_stats_rows,
     athlete_zone_rows,
     detail_rows,
-    hints,
     pick,
     streams_table,
 )
@@ -151,9 +150,10 @@ def strava_source(
 
     def table_hints(name: str) -> dict[str, Any]:
         """The contract's key, write disposition and column types for a raw table."""
-        table = RAW_TABLES[name]
-        columns = {} if name == "activity_streams" else hints(table.column_types())
-        return {"name": name, "columns": columns, **table.dlt_hints()}
+        hints = RAW_TABLES[name].dlt_resource_hints()
+        if name == "activity_streams":
+            hints["columns"] = {}  # typed by its Arrow schema (rows.STREAM_SCHEMA)
+        return hints
 
     @dlt.resource(**table_hints("activities"))
     def activities() -> Iterator[list[dict[str, Any]]]:

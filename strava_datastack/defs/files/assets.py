@@ -8,25 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import dlt
-from dagster_dlt import DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.contract import FILES_TABLES
+from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.files.load import DATASET_NAME, PIPELINE_NAME, load_files_window
 from strava_datastack.files.source import files_source
-
-DESCRIPTIONS = {
-    "activities": "One row per imported activity: an activities.csv row of the export archive "
-    "(with Strava's id and numbers) or a loose device file (id derived from the file).",
-    "archive_activities": "Every column of the export archive's activities.csv, typed by position.",
-    "activity_streams": "The original files' samples (FIT, GPX, TCX), one row per sample.",
-    "activity_laps": "Laps recorded in the files (FIT and TCX laps; one lap otherwise).",
-    "activity_splits": "Metric and mile splits computed from the files' distance and time.",
-    "activity_best_efforts": "Best efforts (400 m ... marathon) computed from the samples.",
-    "gear": "Bikes and shoes from the archive's bikes.csv and shoes.csv.",
-}
 
 
 class FilesTranslator(DagsterDltTranslator):
@@ -34,27 +23,15 @@ class FilesTranslator(DagsterDltTranslator):
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         spec = super().get_asset_spec(data)
-        name = data.resource.name
-        return spec.replace_attributes(
-            key=dg.AssetKey([DATASET_NAME, name]),
-            deps=[],
-            group_name="files",
-            description=DESCRIPTIONS.get(name, f"Imported {name}."),
-            kinds={"dlt", "duckdb"},
-            owners=["team:strava-datastack"],
-        )
+        return raw_table_spec(spec, FILES_TABLES[data.resource.name], "files")
 
 
-@dlt_assets(
+@raw_dlt_assets(
     dlt_source=files_source(None),
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET_NAME
-    ),
+    pipeline_name=PIPELINE_NAME,
+    dataset_name=DATASET_NAME,
     name="files_import",
-    dagster_dlt_translator=FilesTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=DUCKDB_WRITER_POOL,
+    translator=FilesTranslator(),
 )
 def files_import(
     context: dg.AssetExecutionContext,

@@ -5,8 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import dagster as dg
-import dlt
-from dagster_dlt import DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack import paths
@@ -14,7 +13,7 @@ from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
-from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
 
@@ -37,28 +36,15 @@ class StravaTranslator(DagsterDltTranslator):
                     deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=24)
                 )
             )
-        return spec.replace_attributes(
-            key=dg.AssetKey([DATASET_NAME, name]),
-            deps=[],
-            group_name="ingest",
-            description=RAW_TABLES[name].description,
-            kinds={"dlt", "duckdb"},
-            owners=["team:strava-datastack"],
-            skippable=True,
-        )
+        return raw_table_spec(spec, RAW_TABLES[name], "ingest", skippable=True)
 
 
-@dlt_assets(
-    # Built once at import only to describe the assets; each run builds its own.
+@raw_dlt_assets(
     dlt_source=strava_source(None, None),
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME, destination="duckdb", dataset_name=DATASET_NAME
-    ),
+    pipeline_name=PIPELINE_NAME,
+    dataset_name=DATASET_NAME,
     name="strava_ingest",
-    dagster_dlt_translator=StravaTranslator(),
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=DUCKDB_WRITER_POOL,
+    translator=StravaTranslator(),
 )
 def strava_ingest(
     context: dg.AssetExecutionContext,

@@ -1,0 +1,58 @@
+"""A raw table of the contract as a Dagster asset: the one rule both dlt sources' assets follow.
+
+Keys are `<schema>/<table>` (the dbt sources of that schema map onto them by the same key), with
+no upstream deps: dlt-dagster's default key (`dlt_<source>_<resource>`) and its source assets
+would add nodes that nothing produces.
+"""
+
+from typing import Any
+
+import dagster as dg
+import dlt
+from dagster_dlt import DagsterDltTranslator, dlt_assets
+
+from strava_datastack.contract import RawTable
+from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+
+
+def raw_table_spec(
+    spec: dg.AssetSpec, table: RawTable, group_name: str, **attributes: Any
+) -> dg.AssetSpec:
+    """``spec`` (dlt-dagster's) keyed, described and grouped as the contract's ``table``."""
+    return spec.replace_attributes(
+        key=dg.AssetKey([table.schema, table.name]),
+        deps=[],
+        group_name=group_name,
+        description=table.description,
+        kinds={"dlt", "duckdb"},
+        owners=["team:strava-datastack"],
+        **attributes,
+    )
+
+
+def raw_dlt_assets(
+    *,
+    dlt_source: Any,
+    pipeline_name: str,
+    dataset_name: str,
+    name: str,
+    translator: DagsterDltTranslator,
+):
+    """`@dlt_assets` as every raw load declares them: a partition is one UTC day (the same days
+    for both sources, so dbt sees one history), a range of days runs as ONE run (one window, one
+    dlt load), and the run takes the one DuckDB writer slot.
+
+    `dlt_source` and the pipeline are built once at import only to describe the assets; each
+    run builds its own from its window.
+    """
+    return dlt_assets(
+        dlt_source=dlt_source,
+        dlt_pipeline=dlt.pipeline(
+            pipeline_name=pipeline_name, destination="duckdb", dataset_name=dataset_name
+        ),
+        name=name,
+        dagster_dlt_translator=translator,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_WRITER_POOL,
+    )
