@@ -5,6 +5,7 @@ The archive is the emulator's own (its files agree with what its API serves), so
 distance can be checked against the emulator's athlete.
 """
 
+import gzip
 import math
 import shutil
 import zipfile
@@ -121,9 +122,15 @@ def test_archive_then_api_costs_list_pages_only_and_a_loose_copy_is_matched(
 
 def test_a_broken_file_is_reported_and_the_rest_loads(strava_env, data_dir, dagster_home):
     emulator = strava_env
-    import_archive(data_dir, "en")
+    archive = import_archive(data_dir, "en")
+    # A device file cut short by an interrupted copy: its start (in the range) reads fine, its
+    # records end in the middle. And a file of the shared real ones that is no activity at all.
+    with zipfile.ZipFile(archive.path) as zf:
+        member = next(n for n in zf.namelist() if n.endswith(".fit.gz"))
+        whole = gzip.decompress(zf.read(member))
+    (data_dir / "import" / "cut-short.fit").write_bytes(whole[: len(whole) // 2])
     shared = REPO_ROOT.parent / "shared" / "strava-export" / "fit"
-    shutil.copyfile(shared / "activity-unexpected-eof.fit", data_dir / "import" / "cut-short.fit")
+    shutil.copyfile(shared / "Settings.fit", data_dir / "import" / "Settings.fit")
 
     result = materialize(FILES_AND_ACTIVITIES, "--partition-range", RANGE)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -133,5 +140,6 @@ def test_a_broken_file_is_reported_and_the_rest_loads(strava_env, data_dir, dags
     instance = dg.DagsterInstance.get()
     event = instance.get_latest_materialization_event(dg.AssetKey(["files", "activities"]))
     metadata = event.asset_materialization.metadata
-    assert metadata["files_not_imported"].value == 1
+    assert metadata["files_not_imported"].value == 2
     assert "cut-short.fit" in metadata["problems"].value
+    assert "Settings.fit" in metadata["problems"].value and "not an activity" in result.stderr

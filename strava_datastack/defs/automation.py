@@ -3,8 +3,10 @@ the daily budget stopped, and a plain-words note on every failed run."""
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -99,6 +101,23 @@ def resume_budget_stopped_runs(context: dg.SensorEvaluationContext) -> Iterator[
         context.update_cursor(f"{waiting} stopped runs waiting for the budget reset")
 
 
+# A file must be left alone this long before the sensor reads it.
+SETTLE_SECONDS = 10
+
+
+def recently_changed(folder: Path, seconds: float) -> str | None:
+    """The name of a file under `folder` modified in the last `seconds`, if there is one."""
+    cutoff = time.time() - seconds
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            try:
+                if os.stat(os.path.join(root, name)).st_mtime > cutoff:
+                    return name
+            except FileNotFoundError:  # moved away meanwhile
+                return name
+    return None
+
+
 def import_range(days: set[date], first_day: date, last_day: date) -> tuple[str, str] | None:
     """The partition range one import run covers: every changed day, within the partitions."""
     inside = [day for day in days if first_day <= day <= last_day]
@@ -125,6 +144,14 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.Run
         yield dg.SkipReason(
             f"No import folder at {folder}: create it and drop Strava's export ZIP or activity "
             "files (.fit, .gpx, .tcx, gzipped or not) into it."
+        )
+        return
+    settling = recently_changed(folder, SETTLE_SECONDS)
+    if settling:
+        # A file still being copied or downloaded reads as broken or half there.
+        yield dg.SkipReason(
+            f"{settling} was changed in the last {SETTLE_SECONDS} s; waiting until the folder "
+            "is quiet (a copy or download may still be running)."
         )
         return
     scan = scan_import_folder(folder)

@@ -150,6 +150,8 @@ def read_warehouse_state(
         )
         if "gear" in tables:
             state.gear_count = con.execute("select count(*) from strava.gear").fetchone()[0]
+        # Before the first API load too: an imported archive already covers its activities.
+        state.imported = _imported_ids(con, start, end)
         if "activities" not in tables:
             return state
         in_window = "select id from strava.activities where start_date >= ? and start_date < ?"
@@ -174,7 +176,6 @@ def read_warehouse_state(
 
         state.with_streams = loaded_ids("activity_streams")
         state.with_zones = loaded_ids("activity_zones")
-        state.imported = _imported_ids(con, start, end)
         columns = [
             c[0]
             for c in con.execute(

@@ -33,7 +33,8 @@ file_efforts as (
 
 effort_starts as (
 
-    select file_efforts.activity_id, file_efforts.start_index, samples.elapsed_s
+    -- distinct: two efforts may start at the same sample (a 1K inside the fastest 2 miles)
+    select distinct file_efforts.activity_id, file_efforts.start_index, samples.elapsed_s
     from file_efforts
     inner join {{ ref('stg_files__activity_streams') }} as samples
         on file_efforts.activity_id = samples.activity_id
