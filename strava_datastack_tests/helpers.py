@@ -4,8 +4,10 @@ The emulator and Dagster runs as the tests drive them, the raw warehouse built f
 (strava_datastack/contract.py), dbt on a test warehouse, and the fixture athlete whose warehouse
 and Evidence site the site tests share. The fixture warehouse is the real thing in miniature: raw
 ``strava`` tables filled with a plausible athlete (two years of activities, 1 Hz streams for the
-recent ones, laps, splits, best efforts, zones, gear), then the project's own dbt models build the
-``marts`` the site reads, so the site is checked against the marts as they are.
+recent ones, laps, splits, best efforts, zones, gear), plus an import folder of real device files
+(a run only its file knows, a truncated file) imported by the project's loader, then the project's
+own dbt models build the ``marts`` the site reads, so the site is checked against the marts as
+they are.
 """
 
 from __future__ import annotations
