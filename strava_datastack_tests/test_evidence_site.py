@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from strava_datastack import paths
-from strava_datastack.defs.status import write_import_problems
+from strava_datastack.defs.status import import_problems, write_import_problems
 from strava_datastack.site import build as site_build
 from strava_datastack.site import npm, serve
 from strava_datastack_tests.helpers import (
@@ -124,6 +124,12 @@ def test_import_problems_are_exported_even_when_there_are_none(tmp_path):
     assert run_source_queries(warehouse)["files_not_imported"][1]  # the fixture's broken file
     write_import_problems(warehouse, [])
     assert run_source_queries(warehouse)["files_not_imported"][1] == []
+
+
+def test_without_an_import_folder_there_is_nothing_to_report_and_no_index_is_made(data_dir):
+    """An API-only athlete: the site asset finds no problems and leaves no index behind."""
+    assert import_problems() == []
+    assert not paths.import_index_path().exists()
 
 
 def test_data_status_page_names_the_files_not_imported_and_the_sources(built_site):
