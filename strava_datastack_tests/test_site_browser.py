@@ -306,16 +306,20 @@ def test_file_only_activity_shows_laps_splits_and_best_efforts(open_page, wh):
     playwright_sync.expect(source).to_have_text(f"From a device file: {FIXTURE_FILE_ONLY_RUN}")
     assert page.page.get_by_text("Open on Strava").count() == 0  # Strava has no such activity
 
+    def row_of(first_cell: str):
+        # by its first cell's exact text ("1/2 mile" cannot go into a role-name regex)
+        cell = page.page.get_by_role("cell", name=first_cell, exact=True)
+        return page.page.get_by_role("row").filter(has=cell)
+
     assert len(laps) > 1
     for lap_name, seconds in laps:
-        row = page.page.get_by_role("row", name=re.compile(rf"^{re.escape(lap_name)} "))
-        playwright_sync.expect(row).to_contain_text(hms(seconds))
+        playwright_sync.expect(row_of(lap_name)).to_contain_text(hms(seconds))
     playwright_sync.expect(page.page.locator("[data-testid=split-summary]")).to_contain_text(
         f"{km_splits[0][0]} splits"
     )
     assert efforts
     for effort_name, seconds in efforts:
-        row = page.page.get_by_role("row", name=re.compile(rf"^{re.escape(effort_name)} "))
+        row = row_of(effort_name)
         playwright_sync.expect(row).to_contain_text(hms(seconds))
         playwright_sync.expect(row).to_contain_text("—")
     page.check_and_shoot("06b-activity-file-only")
