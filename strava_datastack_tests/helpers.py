@@ -4,11 +4,12 @@ The emulator and Dagster runs as the tests drive them, the raw warehouse built f
 (strava_datastack/contract.py), dbt on a test warehouse, and the fixture athlete whose warehouse
 and Evidence site the site tests share. The fixture warehouse is the real thing in miniature: raw
 ``strava`` tables filled with a plausible athlete (two years of activities, 1 Hz streams for the
-recent ones, laps, splits, best efforts, zones, gear), then the project's own dbt models build the
-``marts`` the site reads, so the site is checked against the marts as they are. Also the real
-shared files and what each must give, the export archives the import tests build, and
-``dagster asset materialize`` in a subprocess. Test modules and benchmarks import these from here,
-never from one another.
+recent ones, laps, splits, best efforts, zones, gear), plus an import folder of real device files
+(a run only its file knows, a truncated file) imported by the project's loader, then the project's
+own dbt models build the ``marts`` the site reads, so the site is checked against the marts as
+they are. Also the real shared files and what each must give, the export archives the import
+tests build, and ``dagster asset materialize`` in a subprocess. Test modules and benchmarks import
+these from here, never from one another.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,6 +44,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Real recorded Strava responses live beside the checkout (CI has shared/ there too).
 STRAVA_API_DIR = REPO_ROOT.parent / "shared" / "strava-api"
+# Real activity files from real devices, and Strava's export archive layout.
+STRAVA_EXPORT_DIR = REPO_ROOT.parent / "shared" / "strava-export"
 
 # A fixed "now" for the emulator: tests load history before it, far from today's partitions.
 EMULATOR_NOW = "2025-07-01T12:00:00+00:00"
@@ -602,8 +606,61 @@ from specs as s, range(0, s.moving) as r(t)
 """
 
 
+# The fixture athlete's import folder: a real Fenix 2 run that only the file knows (its laps come
+# from the file, its splits and best efforts are computed from the samples) and a real truncated
+# file, which must be reported, not loaded.
+FIXTURE_FILE_ONLY_RUN = "activity-small-fenix2-run.fit"
+FIXTURE_BROKEN_FILE = "activity-unexpected-eof.fit"
+
+
+@contextmanager
+def project_data_dir(data_dir: Path) -> Iterator[None]:
+    """The project's files (warehouse, import folder and index) in ``data_dir`` for a while.
+
+    For fixtures made once per session, outside any test's monkeypatch.
+    """
+    saved = {name: os.environ.get(name) for name in ("STRAVA_DATASTACK_DATA_DIR",
+                                                     "STRAVA_DATASTACK_IMPORT_DIR")}
+    os.environ["STRAVA_DATASTACK_DATA_DIR"] = str(data_dir)
+    os.environ.pop("STRAVA_DATASTACK_IMPORT_DIR", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def import_fixture_files(warehouse: Path) -> list:
+    """Drops the fixture's real device files into the import folder beside ``warehouse`` and
+    imports them with the project's loader; returns the index's problems (what the site asset
+    exports)."""
+    from strava_datastack.defs.status import import_problems
+    from strava_datastack.files.load import load_files_window
+    from strava_datastack.paths import WAREHOUSE_FILE
+
+    assert warehouse.name == WAREHOUSE_FILE, "the loader writes <data dir>/warehouse.duckdb"
+    folder = warehouse.parent / "import"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (FIXTURE_FILE_ONLY_RUN, FIXTURE_BROKEN_FILE):
+        shutil.copyfile(STRAVA_EXPORT_DIR / "fit" / name, folder / name)
+    with project_data_dir(warehouse.parent):
+        load_files_window(
+            dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+            dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+            log=lambda _: None,
+            workers=1,
+        )
+        return import_problems()
+
+
 def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
-    """Write raw tables for the fixture athlete and build the dbt models on them; return path."""
+    """Write raw tables for the fixture athlete, import its device files, build the dbt models
+    on them and export the import problems as the site asset does; return path."""
+    from strava_datastack.defs.status import write_import_problems
+
     today = today or dt.date.today()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -649,10 +706,12 @@ def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
     )
     con.execute("detach w")
     con.close()
+    problems = import_fixture_files(path)
     work = Path(tempfile.mkdtemp(prefix="dbt_fixture_"))
     # Models only: the dbt tests test them.
     run_dbt(work, path, ["run"])
     shutil.rmtree(work, ignore_errors=True)
+    write_import_problems(path, problems)
     return path
 
 

@@ -19,9 +19,15 @@ import duckdb
 import pytest
 
 from strava_datastack import paths
+from strava_datastack.defs.status import import_problems, write_import_problems
 from strava_datastack.site import build as site_build
 from strava_datastack.site import npm, serve
-from strava_datastack_tests.helpers import fixture_site, fixture_warehouse
+from strava_datastack_tests.helpers import (
+    FIXTURE_BROKEN_FILE,
+    FIXTURE_FILE_ONLY_RUN,
+    fixture_site,
+    fixture_warehouse,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +71,85 @@ def test_every_source_query_runs_on_the_marts():
     """The export reads columns the dbt marts really have (fast: no Evidence build)."""
     results = run_source_queries(fixture_warehouse())
     empty = {name for name, (_, rows) in results.items() if not rows}
-    # sync_status stays empty until the pipeline exports site_status.data_status.
+    # sync_status stays empty until the pipeline exports site_status.data_status (the fixture
+    # has no Dagster instance); the fixture's import folder has one broken file.
     assert empty <= {"sync_status"}, f"source queries with no rows on the fixture: {empty}"
     columns, rows = results["units"]
     assert dict(zip(columns, rows[0], strict=True))["dist_unit"] == "km"
+
+
+def test_a_file_only_activity_has_its_laps_splits_and_best_efforts_on_the_site():
+    """The activity imported from a device file alone reaches the site's tables with what the
+    file gives (laps) and what is computed from its samples (splits, best efforts)."""
+    warehouse = fixture_warehouse()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (file_activity_id,) = con.execute(
+        "select activity_id from files.activities where file_key = ?", [FIXTURE_FILE_ONLY_RUN]
+    ).fetchone()
+    (activity_id,) = con.execute(
+        "select activity_id from marts.fct_activities where data_source = 'file'"
+    ).fetchone()
+    from_file = {
+        table: con.execute(
+            f"select count(*) from files.{table} where activity_id = ?", [file_activity_id]
+        ).fetchone()[0]
+        for table in ("activity_laps", "activity_splits", "activity_best_efforts")
+    }
+    con.close()
+    results = run_source_queries(warehouse)
+
+    def rows_of(table):
+        columns, rows = results[table]
+        found = [dict(zip(columns, r, strict=True)) for r in rows]
+        return [r for r in found if r["activity_id"] == activity_id]
+
+    (activity,) = rows_of("activities")
+    assert (activity["data_source"], activity["file_key"]) == ("file", FIXTURE_FILE_ONLY_RUN)
+    assert len(rows_of("laps")) == from_file["activity_laps"] > 1
+    assert len(rows_of("splits")) == from_file["activity_splits"] > 1
+    efforts = rows_of("best_efforts")
+    assert len(efforts) == from_file["activity_best_efforts"] > 1
+    assert {e["pr_rank"] for e in efforts} == {None}  # Strava never ranked them
+    columns, rows = results["coverage"]
+    coverage = dict(zip(columns, rows[0], strict=True))
+    assert coverage["file_activities"] == 1
+    assert coverage["api_activities"] + 1 == coverage["activities"]
+
+
+def test_import_problems_are_exported_even_when_there_are_none(tmp_path):
+    """The site asset writes the table with no rows when every file imported: the page's query
+    runs and finds nothing, rather than failing."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(fixture_warehouse(), warehouse)
+    assert run_source_queries(warehouse)["files_not_imported"][1]  # the fixture's broken file
+    write_import_problems(warehouse, [])
+    assert run_source_queries(warehouse)["files_not_imported"][1] == []
+
+
+def test_without_an_import_folder_there_is_nothing_to_report_and_no_index_is_made(data_dir):
+    """An API-only athlete: the site asset finds no problems and leaves no index behind."""
+    assert import_problems() == []
+    assert not paths.import_index_path().exists()
+
+
+def test_data_status_page_names_the_files_not_imported_and_the_sources(built_site):
+    build, warehouse = built_site
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (reason,) = con.execute(
+        "select reason from site_status.import_problems where file_key = ?", [FIXTURE_BROKEN_FILE]
+    ).fetchone()
+    sources = dict(
+        con.execute("select data_source, count(*) from marts.fct_activities group by 1").fetchall()
+    )
+    con.close()
+    text = page_text(build, "/data-status/")
+    assert "Files not imported" in text
+    assert f"{FIXTURE_BROKEN_FILE} {reason}" in text.replace(" ,", ",")
+    assert "Fix or remove each one: the next run picks the change up." in text
+    assert (
+        f"{sources['api']:,} from the Strava API, {sources.get('archive', 0):,} from your Strava"
+        f" export archive, {sources['file']:,} from device files"
+    ) in text
 
 
 def test_units_follow_measurement_preference(tmp_path):

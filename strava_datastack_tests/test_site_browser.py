@@ -19,7 +19,11 @@ import pytest
 
 from strava_datastack import paths
 from strava_datastack.site.serve import serve_site
-from strava_datastack_tests.helpers import fixture_site
+from strava_datastack_tests.helpers import (
+    FIXTURE_BROKEN_FILE,
+    FIXTURE_FILE_ONLY_RUN,
+    fixture_site,
+)
 
 playwright_sync = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (uv sync --group dev)"
@@ -264,7 +268,7 @@ def test_activity_page_not_prerendered_renders_in_the_browser(open_page, wh, sit
     build, _, _ = site
     activity_id, name, km = wh(
         "select activity_id, name, distance_km from marts.fct_activities"
-        " order by start_at_utc limit 1"
+        " where data_source = 'api' order by start_at_utc limit 1"
     )[0]
     assert f"/activities/{activity_id}/" not in build.pages  # served from 200.html
     page = open_page(f"/activities/{activity_id}/")
@@ -272,6 +276,53 @@ def test_activity_page_not_prerendered_renders_in_the_browser(open_page, wh, sit
     page.big_value("Distance (km)", f"{km:,.2f}")
     assert page.parquet_requests, "an activity rendered in the browser reads Parquet"
     page.check_and_shoot("06-activity-oldest")
+
+
+def test_file_only_activity_shows_laps_splits_and_best_efforts(open_page, wh):
+    """A run known only from a device file: laps from the file, splits and best efforts
+    computed from its samples, a note on where it came from, and no Strava link or rank."""
+    activity_id, name, km = wh(
+        "select activity_id, name, distance_km from marts.fct_activities"
+        " where data_source = 'file' and file_key = ?",
+        FIXTURE_FILE_ONLY_RUN,
+    )[0]
+    laps = wh(
+        "select lap_name, moving_time_s from marts.fct_activity_laps where activity_id = ?",
+        activity_id,
+    )
+    km_splits = wh(
+        "select count(*) from marts.fct_activity_splits where activity_id = ? and units = 'metric'",
+        activity_id,
+    )
+    efforts = wh(
+        "select effort_name, elapsed_time_s from marts.fct_best_efforts where activity_id = ?"
+        " order by distance_m",
+        activity_id,
+    )
+    page = open_page(f"/activities/{activity_id}/")
+    page.wait_for_text(re.escape(name))
+    page.big_value("Distance (km)", f"{km:,.2f}")
+    source = page.page.locator("[data-testid=activity-source]")
+    playwright_sync.expect(source).to_have_text(f"From a device file: {FIXTURE_FILE_ONLY_RUN}")
+    assert page.page.get_by_text("Open on Strava").count() == 0  # Strava has no such activity
+
+    def row_of(first_cell: str):
+        # by its first cell's exact text ("1/2 mile" cannot go into a role-name regex)
+        cell = page.page.get_by_role("cell", name=first_cell, exact=True)
+        return page.page.get_by_role("row").filter(has=cell)
+
+    assert len(laps) > 1
+    for lap_name, seconds in laps:
+        playwright_sync.expect(row_of(lap_name)).to_contain_text(hms(seconds))
+    playwright_sync.expect(page.page.locator("[data-testid=split-summary]")).to_contain_text(
+        f"{km_splits[0][0]} splits"
+    )
+    assert efforts
+    for effort_name, seconds in efforts:
+        row = row_of(effort_name)
+        playwright_sync.expect(row).to_contain_text(hms(seconds))
+        playwright_sync.expect(row).to_contain_text("—")
+    page.check_and_shoot("06b-activity-file-only")
 
 
 def test_trends_with_sport_filter(open_page, wh):
@@ -335,8 +386,17 @@ def test_heatmap(open_page, wh):
 
 def test_data_status(open_page, wh):
     total = wh("select count(*) from marts.fct_activities")[0][0]
-    (last_sync,) = wh("select max(inserted_at) from strava.strava._dlt_loads")[0]
+    (last_sync,) = wh("select max(inserted_at) from strava._dlt_loads")[0]
     page = open_page("/data-status/")
     page.big_value("Activities", f"{total:,}")
     page.big_value("Last sync (UTC)", last_sync.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"))
+    (reason,) = wh(
+        "select reason from site_status.import_problems where file_key = ?", FIXTURE_BROKEN_FILE
+    )[0]
+    problems = page.page.locator("[data-testid=import-problem-list] li")
+    playwright_sync.expect(problems).to_have_text([f"{FIXTURE_BROKEN_FILE} {reason}"])
+    (files,) = wh("select count(*) from marts.fct_activities where data_source = 'file'")[0]
+    playwright_sync.expect(page.page.locator("[data-testid=data-sources]")).to_contain_text(
+        f"{files:,} from device files"
+    )
     page.check_and_shoot("13-data-status")

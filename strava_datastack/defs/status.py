@@ -1,8 +1,10 @@
-"""The pipeline's own status (partitions, budget, backfill progress), exported for the site.
+"""The pipeline's own status (partitions, budget, backfill progress, files that did not import),
+exported for the site.
 
-The warehouse knows what was loaded; only Dagster knows which days are still missing and only
-the budget ledger knows today's requests. The Evidence asset writes this one-row table into
-its private copy of the warehouse, so the Data status page can show it.
+The warehouse knows what was loaded; only Dagster knows which days are still missing, only the
+budget ledger knows today's requests, and only the import folder's index knows which files could
+not be imported and why. The Evidence asset writes these tables into its private copy of the
+warehouse, so the Data status page can show them.
 """
 
 from dataclasses import asdict, dataclass
@@ -14,6 +16,7 @@ import dagster as dg
 from strava_datastack import paths
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.partitions import daily_partitions, history_start
+from strava_datastack.files.file_index import FileIndex, IndexedItem
 from strava_datastack.strava.budget import Ledger, budget_clock
 from strava_datastack.strava.plan import FetchOptions, estimate_range
 from strava_datastack.warehouse import connect
@@ -105,3 +108,36 @@ def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
             f"insert into site_status.data_status values ({', '.join('?' for _ in row)})",
             list(row.values()),
         )
+
+
+def import_problems() -> list[IndexedItem]:
+    """Every file of the import folder that could not be imported, with its reason.
+
+    None when the folder was never indexed (an API-only user): no index file is made for that.
+    """
+    index_path = paths.import_index_path()
+    return FileIndex(index_path).problems() if index_path.exists() else []
+
+
+def write_import_problems(warehouse_copy: Path, problems: list[IndexedItem]) -> None:
+    """Writes `site_status.import_problems` (one row per file) into a private copy of the
+    warehouse; the table exists even when empty, so the page says "nothing failed" instead of
+    "not exported".
+    """
+    with connect(warehouse_copy) as con:
+        con.execute("create schema if not exists site_status")
+        con.execute(
+            "create or replace table site_status.import_problems ("
+            "file_key varchar, file_format varchar, reason varchar, last_changed_at_utc timestamp)"
+        )
+        rows = [
+            (
+                problem.key,
+                problem.file_format,
+                problem.reason,
+                problem.last_changed.astimezone(UTC).replace(tzinfo=None),
+            )
+            for problem in problems
+        ]
+        if rows:  # DuckDB refuses an empty executemany
+            con.executemany("insert into site_status.import_problems values (?, ?, ?, ?)", rows)

@@ -55,6 +55,8 @@ select
     visibility,
     kudos_count,
     achievement_count,
-    pr_count
+    pr_count,
+    data_source,
+    file_key
 from marts.fct_activities
 order by start_at_local desc

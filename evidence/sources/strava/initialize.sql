@@ -93,3 +93,17 @@ set variable data_status_sql = (
 );
 create or replace temp view data_status as
     select * from query(getvariable('data_status_sql'));
+
+-- Files of the import folder that could not be imported (a row per file, with the reason in
+-- plain words), exported as site_status.import_problems by the site asset from the folder's
+-- index. Empty until that table exists.
+set variable import_problems_sql = (
+    select case
+        when bool_or(name = 'site_status.import_problems')
+            then 'select file_key, file_format, reason, last_changed_at_utc from site_status.import_problems'
+        else 'select cast(null as varchar) as file_key, cast(null as varchar) as file_format, cast(null as varchar) as reason, cast(null as timestamp) as last_changed_at_utc where false'
+    end
+    from relations
+);
+create or replace temp view import_problems as
+    select * from query(getvariable('import_problems_sql'));

@@ -5,7 +5,12 @@ import dagster as dg
 from strava_datastack import paths
 from strava_datastack.defs.dbt.assets import strava_dbt
 from strava_datastack.defs.resources import Warehouse
-from strava_datastack.defs.status import data_status, write_data_status
+from strava_datastack.defs.status import (
+    data_status,
+    import_problems,
+    write_data_status,
+    write_import_problems,
+)
 from strava_datastack.site.build import build_site
 
 MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
@@ -42,6 +47,8 @@ def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         ) from None
     status = data_status(context.instance, build_input)
     write_data_status(build_input, status)
+    problems = import_problems()
+    write_import_problems(build_input, problems)
     build = build_site(build_input, paths.site_dir(), log=context.log.info)
     return dg.MaterializeResult(
         metadata={
@@ -52,5 +59,6 @@ def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "npm_ci_ran": build.npm_ci_ran,
             "how_to_serve": "uv run strava-datastack serve",
             "partitions_missing": status.partitions_missing,
+            "import_problems": len(problems),
         }
     )

@@ -92,7 +92,8 @@ final as (
         activities.end_lng,
 
         -- where the activity came from: 'api', 'archive' (export's activities.csv) or 'file'
-        activities.data_source
+        activities.data_source,
+        activities.file_key
 
     from activities
     left join gear on activities.gear_id = gear.gear_id
