@@ -18,7 +18,7 @@ def visible_text(html: str) -> str:
 
 
 def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
-    data_dir, dagster_home
+    data_dir, dagster_home, monkeypatch
 ):
     demo = Path(sys.executable).parent / "strava-datastack"
     result = subprocess.run(
@@ -45,7 +45,8 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     assert not (dagster_home / "history").exists(), "the demo must not touch the user's instance"
     demo_home = data_dir / "dagster_home"
     assert str(demo_home) in out
-    with dg.DagsterInstance.from_config(str(demo_home)) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(demo_home))  # its dagster.yaml reads the variable
+    with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert len(runs) == 3 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
 
