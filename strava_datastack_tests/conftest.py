@@ -16,7 +16,7 @@ def pytest_configure(config):
 
 # The longest groups (measured with --durations: about 11 and 6 minutes) go out first, so the
 # other worker works through the short ones meanwhile (pyproject: --no-loadscope-reorder).
-LONGEST_GROUPS_FIRST = ["test_e2e_dagster", "site"]
+LONGEST_GROUPS_FIRST = ["site", "test_e2e_dagster", "test_archive_import", "test_import_sensor"]
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
