@@ -84,7 +84,8 @@ def test_an_archive_dropped_into_the_folder_is_imported_once(tmp_path, monkeypat
         assert set(days) <= done
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
-        loaded = {row[0] for row in con.execute("select activity_id from marts.fct_activities")}
+        activities = con.execute("select activity_id from marts.fct_activities").fetchall()
+        loaded = {row[0] for row in activities}
     finally:
         con.close()
     assert loaded == {a["id"] for a in _activities(FIRST_DAY, LAST_DAY)}
