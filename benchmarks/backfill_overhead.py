@@ -41,7 +41,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.ingest import CLOCK, NO_LIMITS, _prerender, _serve_prerendered  # noqa: E402
+from benchmarks.ingest import CLOCK, NO_LIMITS, _prerender, _serve_prerendered, log_in_once  # noqa: E402
 
 LAST_DAY = date(2025, 12, 31)  # the last full day before the emulator's clock
 SELECTION = "group:ingest or group:transform"
@@ -348,24 +348,6 @@ def measure_ui(home: Path, env: dict[str, str], partition: str) -> dict[str, flo
 # --- main ------------------------------------------------------------------------------------
 
 
-def _log_in_once(emu: Any) -> str:
-    """The first refresh rotates the demo token; while the (frozen-clock) access token lives,
-    refreshing with the new refresh token returns the same pair, so every process can log in."""
-    import requests
-
-    grant = requests.post(
-        emu.token_url,
-        data={
-            "client_id": emu.client_id,
-            "client_secret": emu.client_secret,
-            "grant_type": "refresh_token",
-            "refresh_token": emu.initial_refresh_token,
-        },
-        timeout=60,
-    ).json()
-    return grant["refresh_token"]
-
-
 def _print_run(label: str, dagster: dict[str, Any] | None, bare: dict[str, Any] | None) -> None:
     if dagster:
         phases = dagster["phases"]
@@ -445,7 +427,7 @@ def main() -> None:
     ui: dict[str, float] | None = None
     try:
         env = {**os.environ, **emu.env()}
-        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = _log_in_once(emu)
+        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = log_in_once(emu)
         env.pop("STRAVA_DATASTACK_DATA_DIR", None)
         env.pop("DAGSTER_HOME", None)
         for label, first, last in windows:

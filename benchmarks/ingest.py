@@ -533,6 +533,24 @@ def _print_table(results: dict[tuple[str, str], dict]) -> None:
             print(f"{label} {variant} rows: " + ", ".join(f"{t}={n:,}" for t, n in top))
 
 
+def log_in_once(emu: Any) -> str:
+    """The first refresh rotates the demo token; while the (frozen-clock) access token lives,
+    refreshing with the new refresh token returns the same pair, so every process can log in."""
+    import requests
+
+    grant = requests.post(
+        emu.token_url,
+        data={
+            "client_id": emu.client_id,
+            "client_secret": emu.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": emu.initial_refresh_token,
+        },
+        timeout=60,
+    ).json()
+    return grant["refresh_token"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -570,7 +588,6 @@ def main() -> None:
         child_main(args)
         return
 
-    import requests
 
     from strava_datastack.emulator import StravaEmulator
 
@@ -599,20 +616,8 @@ def main() -> None:
     results: dict[tuple[str, str], dict] = {}
     try:
         env = {**os.environ, **emu.env()}
-        # Log in once here: the first refresh rotates the demo refresh token, and while the
-        # access token lives (the clock is frozen) every later refresh with the new refresh token
-        # returns the same pair. So both children can log in, and neither pays for a rotation.
-        grant = requests.post(
-            emu.token_url,
-            data={
-                "client_id": emu.client_id,
-                "client_secret": emu.client_secret,
-                "grant_type": "refresh_token",
-                "refresh_token": emu.initial_refresh_token,
-            },
-            timeout=60,
-        ).json()
-        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = grant["refresh_token"]
+        # Log in once here, so both children can log in and neither pays for a rotation.
+        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = log_in_once(emu)
         env.pop("STRAVA_DATASTACK_DATA_DIR", None)
 
         for label, window, window_variants in plan:
