@@ -272,6 +272,12 @@ def cmd_export_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    from strava_datastack.connect import main as connect_main
+
+    return connect_main(args)
+
+
 def _pair(text: str) -> list[int]:
     first, second = text.split(",")
     return [int(first), int(second)]
@@ -322,6 +328,25 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("--unpacked", action="store_true", help="a folder instead of a ZIP")
     archive.add_argument("--seed", type=int, default=1, help="which synthetic athlete")
     archive.set_defaults(func=cmd_export_archive)
+
+    connect = commands.add_parser(
+        "connect", help="authorize the project for your Strava account (writes .dlt/secrets.toml)"
+    )
+    connect.add_argument("--client-id", help="the API application's Client ID")
+    connect.add_argument(
+        "--client-secret",
+        help="its Client Secret (better: SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET, or typed "
+        "when asked, so it stays out of the shell history)",
+    )
+    connect.add_argument(
+        "--base-url", help="another Strava, e.g. the emulator's http://127.0.0.1:<port>"
+    )
+    connect.add_argument(
+        "--port", type=int, default=8723, help="the loopback port Strava sends the browser back to"
+    )
+    connect.add_argument("--timeout", type=float, default=300, help="seconds to wait for approval")
+    connect.add_argument("--no-browser", action="store_true", help="only print the address")
+    connect.set_defaults(func=cmd_connect)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
     serve.add_argument("--port", type=int, default=3000)

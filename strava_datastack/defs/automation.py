@@ -184,7 +184,7 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.Run
 
 FAILURE_HINTS = {
     "StravaConfigError": "Strava credentials are not configured.",
-    "StravaAuthError": "Strava refused the credentials; a new refresh token is needed.",
+    "StravaAuthError": "Strava refused the credentials; the error names the one it rejected.",
     "StravaInactiveAppError": "The Strava API application is inactive (owner's subscription).",
     "StravaServerError": "Strava was unavailable; the run can simply be re-executed later.",
     "StravaPayloadError": "Strava sent data the project could not read; nothing was loaded.",

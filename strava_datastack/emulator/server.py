@@ -17,7 +17,7 @@ from .faults import Faults
 from .ratelimit import RateLimiter
 from .rng import hex_token
 from .streams import STREAM_KEYS
-from .tokens import TokenIssuer, fault
+from .tokens import Consent, TokenIssuer, fault
 
 API_PREFIX = "/api/v3"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -198,6 +198,11 @@ class StravaEmulator:
             return self._control(method, path, body)
         if path == "/oauth/token":
             return self._oauth(method, query, headers, body)
+        if path == "/oauth/authorize" and method == "GET":
+            status, answer = self.tokens.authorize(query)
+            if status == 302:
+                return Response(302, headers={"Location": answer}, raw=b"")
+            return Response(status, answer)
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             return self._api(method, path[len(API_PREFIX) :], query, headers, body)
         return Response(404, fault("Record Not Found", "resource", "path", "invalid"))
@@ -209,7 +214,11 @@ class StravaEmulator:
             return Response(404, fault("Record Not Found", "resource", "path", "invalid"))
         form = dict(query)
         form.update(_parse_body(headers, body))
-        status, payload = self.tokens.refresh(form, revoked=self.faults.revoked)
+        status, payload = self.tokens.refresh(
+            form,
+            revoked=self.faults.revoked,
+            athlete=lambda: self.athlete.profile(self.clock.now()),
+        )
         # The token endpoint carries no rate-limit headers in the recordings.
         return Response(status, payload, {"Content-Type": "application/json; charset=UTF-8"})
 
@@ -357,6 +366,13 @@ class StravaEmulator:
                 read, overall = payload.get("read"), payload.get("overall")
                 self.set_limits(
                     read=tuple(read) if read else None, overall=tuple(overall) if overall else None
+                )
+                return Response(200, self.state())
+            if path == "/_emulator/consent" and method == "POST":
+                # What the athlete does on the authorize page: {"deny": true} or
+                # {"untick": ["activity:read_all"]}.
+                self.tokens.consent = Consent(
+                    deny=bool(payload.get("deny")), untick=set(payload.get("untick") or ())
                 )
                 return Response(200, self.state())
             if path == "/_emulator/faults" and method == "POST":

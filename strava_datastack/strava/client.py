@@ -26,6 +26,7 @@ from strava_datastack.strava.errors import (
     StravaPayloadError,
     StravaRateLimitedError,
     StravaServerError,
+    auth_advice,
 )
 from strava_datastack.strava.rate_limits import RateLimitReading
 from strava_datastack.strava.tokens import TokenStore
@@ -134,11 +135,8 @@ class StravaClient:
         if response.status_code in (400, 401):
             raise StravaAuthError(
                 "Strava refused to refresh the access token "
-                f"({response.status_code}: {_fault_summary(response)}). The client id, client "
-                "secret or refresh token is wrong, or the athlete revoked this application's "
-                "access. Get a new refresh token (scope read_all,activity:read_all,"
-                "profile:read_all) and set it as SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN or "
-                "in .dlt/secrets.toml under [sources.strava.credentials]."
+                f"({response.status_code}: {_fault_summary(response)}). "
+                + auth_advice(_fault(response))
             )
         if response.status_code >= 500:
             raise StravaServerError(
@@ -217,8 +215,9 @@ class StravaClient:
             if status == 401 and _is_missing_scope(response):
                 raise StravaMissingScopeError(
                     f"Strava refused GET {endpoint}: the refresh token lacks a permission "
-                    f"({_fault_summary(response)}). Authorize the application again with scope "
-                    "read_all,activity:read_all,profile:read_all and store the new refresh token."
+                    f"({_fault_summary(response)}). Run `uv run strava-datastack connect` "
+                    "and leave every box ticked on Strava's page (scope read_all,"
+                    "activity:read_all,profile:read_all)."
                 )
             if status == 401:
                 # The token may have been revoked meanwhile: log in once more, then stop.
@@ -227,8 +226,7 @@ class StravaClient:
                     continue
                 raise StravaAuthError(
                     f"Strava rejected the access token for GET {endpoint} "
-                    f"({_fault_summary(response)}). The athlete may have revoked this "
-                    "application's access: authorize it again and store the new refresh token."
+                    f"({_fault_summary(response)}). " + auth_advice(_fault(response))
                 )
             if status == 404:
                 raise StravaError(f"Strava has no such record: GET {endpoint} answered 404.")

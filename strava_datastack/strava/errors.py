@@ -62,3 +62,54 @@ class StravaServerError(StravaError):
 
 class StravaPayloadError(StravaError):
     """Strava answered with a body the project cannot read (not JSON, or the wrong shape)."""
+
+
+# Strava's 400/401 bodies name the field it rejected; the advice follows that field, because
+# "get a new refresh token" is no help when the client secret is what is wrong.
+_SETTINGS_PAGE = "https://www.strava.com/settings/api"
+_ADVICE_BY_FIELD = {
+    "client_id": (
+        "Strava does not know this client id: compare client_id (or "
+        f"SOURCES__STRAVA__CREDENTIALS__CLIENT_ID) with the Client ID on {_SETTINGS_PAGE}."
+    ),
+    "client_secret": (
+        "The client secret is wrong: copy the Client Secret from "
+        f"{_SETTINGS_PAGE} into client_secret under [sources.strava.credentials] in "
+        ".dlt/secrets.toml (or SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET). The refresh token "
+        "is not the problem."
+    ),
+    "refresh_token": (
+        "The refresh token is no longer valid (the athlete revoked this application, or it was "
+        "replaced by a newer one): run `uv run strava-datastack connect` to authorize again. It "
+        "writes refresh_token under [sources.strava.credentials] in .dlt/secrets.toml; a "
+        "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN in the environment wins over the file."
+    ),
+    "access_token": (
+        "The athlete revoked this application's access: run `uv run strava-datastack connect` "
+        "to authorize it again."
+    ),
+    "code": (
+        "The authorization code was already used or has expired (they live minutes): run "
+        "`uv run strava-datastack connect` again and approve in the browser right away."
+    ),
+}
+
+
+def rejected_fields(body: object) -> list[str]:
+    """The fields a Strava fault body names, e.g. ``["client_secret"]``."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [
+        str(e["field"]) for e in errors or [] if isinstance(e, dict) and e.get("field")
+    ]
+
+
+def auth_advice(body: object) -> str:
+    """What to do about a refused log-in, chosen by the field Strava rejected."""
+    for name in rejected_fields(body):
+        if name in _ADVICE_BY_FIELD:
+            return _ADVICE_BY_FIELD[name]
+    return (
+        "Check client_id and client_secret against the application on "
+        f"{_SETTINGS_PAGE}; if they are right, run `uv run strava-datastack connect` to "
+        "authorize again."
+    )

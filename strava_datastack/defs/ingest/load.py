@@ -86,7 +86,7 @@ def load_window(
         log_fn=log,
     )
     client = build_client(
-        before_request=budget.before_request, after_response=budget.after_response
+        before_request=budget.before_request, after_response=budget.after_response, log_fn=log
     )
     warehouse = ensure_warehouse(paths.warehouse_path())
     now = clock.now()
