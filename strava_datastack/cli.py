@@ -13,6 +13,24 @@ from pathlib import Path
 from strava_datastack import paths
 
 
+def emulator_session_env(emulator, data_dir: Path) -> dict[str, str]:
+    """Everything a by-hand run against the emulator needs, in a shell of its own.
+
+    Its own data folder and Dagster instance (like the demo's), so nothing the emulator serves
+    lands in the warehouse, token store, budget ledger or partitions of a real account (`data/`).
+    """
+    data_dir = data_dir.resolve()
+    dagster_home = data_dir / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(paths.REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    return {
+        **emulator.env(),
+        "STRAVA_DATASTACK_DATA_DIR": str(data_dir),
+        "STRAVA_DATASTACK_IMPORT_DIR": str(data_dir / "import"),
+        "DAGSTER_HOME": str(dagster_home),
+    }
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from strava_datastack.emulator import StravaEmulator
 
@@ -22,7 +40,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         read_limits=tuple(args.read_limits),
         overall_limits=tuple(args.overall_limits),
     ).start()
-    for name, value in emulator.env().items():
+    for name, value in emulator_session_env(emulator, Path(args.data_dir)).items():
         print(f"export {name}={value}")
     print(f"# Strava API emulator on {emulator.base_url} (Ctrl-C stops it)", file=sys.stderr)
     sys.stdout.flush()
@@ -278,6 +296,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
     return connect_main(args)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from strava_datastack.status import main as status_main
+
+    return status_main(args)
+
+
 def _pair(text: str) -> list[int]:
     first, second = text.split(",")
     return [int(first), int(second)]
@@ -308,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--seed", type=int, default=1)
     emulator.add_argument("--read-limits", type=_pair, default=[100, 1000], help="15min,daily")
     emulator.add_argument("--overall-limits", type=_pair, default=[200, 2000], help="15min,daily")
+    emulator.add_argument(
+        "--data-dir",
+        default=str(paths.REPO_ROOT / "data" / "emulator"),
+        help="the data folder and Dagster instance of runs against it (never data/ itself)",
+    )
     emulator.set_defaults(func=cmd_emulator)
 
     plan = commands.add_parser("plan", help="requests and days a date range will cost")
@@ -347,6 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--timeout", type=float, default=300, help="seconds to wait for approval")
     connect.add_argument("--no-browser", action="store_true", help="only print the address")
     connect.set_defaults(func=cmd_connect)
+
+    status = commands.add_parser(
+        "status", help="where settings come from, today's budget, the loaded history"
+    )
+    status.add_argument(
+        "--check", action="store_true", help="ask Strava once (GET /athlete) if the app works"
+    )
+    status.add_argument(
+        "--data-dir", help="the data folder (default: STRAVA_DATASTACK_DATA_DIR or data/)"
+    )
+    status.set_defaults(func=cmd_status)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
     serve.add_argument("--port", type=int, default=3000)
