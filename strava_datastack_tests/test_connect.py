@@ -191,3 +191,41 @@ def test_the_emulated_code_exchange_is_strava_s(emulator):
     again = exchange()  # a code works once
     assert again.status_code == 400
     assert again.json() == recorded("strava-ruby-client/extracted/oauth__token_invalid_code.json")
+
+
+def test_a_run_names_the_variable_hiding_the_file_and_the_field_strava_rejected(
+    project, emulator, dagster_home
+):
+    """The trap of the issue: a variable exported in the shell silently beat secrets.toml."""
+    secrets_toml, env = project
+    secrets_toml.write_text(
+        EXISTING.format(client_id=emulator.client_id, client_secret=emulator.client_secret)
+        .replace("an-old-token-strava-revoked", emulator.initial_refresh_token)
+        + f'access_token_url = "{emulator.token_url}"\n'
+        + f'\n[sources.strava]\nbase_url = "{emulator.base_url}"\n'
+    )
+    env["SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET"] = "a-stale-exported-secret"
+
+    run = subprocess.run(
+        materialize_command("group:ingest", "--partition", DAY),
+        cwd=REPO_ROOT, env={**env, "DAGSTER_HOME": str(dagster_home)},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert (
+        "Environment variables override " + str(secrets_toml)
+        + ": SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET"
+    ) in output
+    assert "client_secret from environment variable" in output
+    assert f"refresh_token from {secrets_toml}" in output
+    # The error is one paragraph naming the field Strava rejected, not the refresh token.
+    refusals = [line for line in output.splitlines() if "Strava refused" in line]
+    assert refusals and len(set(refusals)) == 1, refusals
+    assert "Application/client_secret/invalid" in refusals[0]
+    assert "The client secret is wrong" in refusals[0]
+    assert "new refresh token" not in output
+    assert "Traceback" not in output
+    for secret in (emulator.client_secret, "a-stale-exported-secret",
+                   emulator.initial_refresh_token):  # fmt: skip
+        assert secret not in output
