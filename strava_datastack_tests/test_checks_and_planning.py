@@ -165,7 +165,7 @@ def test_totals_of_a_period_not_fully_loaded_are_not_compared(data_dir, history_
 @pytest.mark.parametrize(
     ("error", "explanation"),
     [
-        (StravaAuthError("Strava refused the refresh token."), "a new refresh token is needed"),
+        (StravaAuthError("Strava refused the refresh token."), "names the one it rejected"),
         (RuntimeError("disk full"), "See the failed step's error above."),
     ],
 )
