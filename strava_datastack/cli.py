@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-url", help="another Strava, e.g. the emulator's http://127.0.0.1:<port>"
     )
     connect.add_argument(
-        "--port", type=int, default=8723, help="the loopback port Strava sends the browser back to"
+        "--port", type=int, help="the loopback port Strava sends the browser back to (8723)"
     )
     connect.add_argument("--timeout", type=float, default=300, help="seconds to wait for approval")
     connect.add_argument("--no-browser", action="store_true", help="only print the address")

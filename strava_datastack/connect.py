@@ -397,7 +397,7 @@ def main(args) -> int:
             client_id=args.client_id,
             client_secret=args.client_secret,
             base_url=args.base_url,
-            port=args.port,
+            port=DEFAULT_PORT if args.port is None else args.port,
             timeout_s=args.timeout,
             open_browser=not args.no_browser,
         )

@@ -95,6 +95,10 @@ def core_selection():
     )
 
 
+# The project's own command, as installed in the venv (what `uv run strava-datastack` runs).
+PROJECT_COMMAND = Path(sys.executable).parent / "strava-datastack"
+
+
 def materialize_command(select: str, *partition_args: str) -> list[str]:
     """`dagster asset materialize` of the code location, as a user types it."""
     dagster = Path(sys.executable).parent / "dagster"

@@ -3,18 +3,15 @@ its own, so a run against it never writes into the real account's data folder or
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from strava_datastack_tests.helpers import REPO_ROOT
-
-COMMAND = Path(sys.executable).parent / "strava-datastack"
+from strava_datastack_tests.helpers import PROJECT_COMMAND, REPO_ROOT
 
 
 def test_the_printed_exports_are_a_whole_session_of_their_own(tmp_path):
     data = tmp_path / "by-hand"
     emulator = subprocess.Popen(
-        [str(COMMAND), "emulator", "--port", "0", "--data-dir", str(data)],
+        [str(PROJECT_COMMAND), "emulator", "--port", "0", "--data-dir", str(data)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -36,7 +33,7 @@ def test_the_printed_exports_are_a_whole_session_of_their_own(tmp_path):
         # A shell that pasted the lines logs in to the emulator and keeps its files in `data`.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "STRAVA_"))}
         status = subprocess.run(
-            [str(COMMAND), "status", "--check"], cwd=tmp_path, env={**env, **exports},
+            [str(PROJECT_COMMAND), "status", "--check"], cwd=tmp_path, env={**env, **exports},
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert status.returncode == 0, status.stderr

@@ -17,6 +17,7 @@ import requests
 from strava_datastack.emulator.tokens import Consent
 from strava_datastack.strava.budget import EMULATOR_CLOCK_ENV
 from strava_datastack_tests.helpers import (
+    PROJECT_COMMAND,
     REPO_ROOT,
     expected_activity_ids,
     materialize_command,
@@ -24,7 +25,6 @@ from strava_datastack_tests.helpers import (
 )
 
 DAY = "2025-06-10"
-COMMAND = Path(sys.executable).parent / "strava-datastack"
 EXISTING = """\
 # My own notes: this comment stays.
 [destination.elsewhere]
@@ -55,7 +55,7 @@ def project(tmp_path, emulator, data_dir):
 def run_connect(env: dict, emulator, *extra: str) -> subprocess.CompletedProcess:
     """Runs `strava-datastack connect`; a "browser" opens the address it prints and follows
     Strava's redirect back to the command's loopback port, as a person's browser would."""
-    command = [str(COMMAND), "connect", "--base-url", emulator.root_url, "--port", "0",
+    command = [str(PROJECT_COMMAND), "connect", "--base-url", emulator.root_url, "--port", "0",
                "--no-browser", "--timeout", "60", *extra]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

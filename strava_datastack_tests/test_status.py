@@ -2,17 +2,14 @@
 
 import os
 import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from strava_datastack.strava.budget import EMULATOR_CLOCK_ENV, BudgetState, Ledger
-from strava_datastack_tests.helpers import EMULATOR_NOW, REPO_ROOT
+from strava_datastack_tests.helpers import EMULATOR_NOW, PROJECT_COMMAND, REPO_ROOT
 
-COMMAND = Path(sys.executable).parent / "strava-datastack"
 LOADED = ["2025-06-01", "2025-06-02", "2025-06-03", "2025-06-06", "2025-06-10"]
 
 
@@ -52,7 +49,7 @@ def project(tmp_path, emulator, data_dir, dagster_home):
 
 
 def status(env: dict, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(COMMAND), "status", *args], cwd=REPO_ROOT, env=env,
+    result = subprocess.run([str(PROJECT_COMMAND), "status", *args], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return result
