@@ -1,26 +1,27 @@
-"""FIT activity files, decoded by `pyfitparsernative` (Rust, the `rustyfit` crate).
+"""FIT activity files: `fitfast` first (columns), `pyfitparsernative` (dicts) when it can't.
 
-Chosen by `benchmarks/parsers.py` over every shared real file, correctness first (seconds for
-the nine intact files once, 2 cores shared with other work, 2026-12-01, four runs: fitdecode
-8.0-14.1, garmin-fit-sdk 4.0-6.7, fitfast 0.04-0.11, pyfitparsernative 0.53-1.30 for the
-project's whole parse):
+Both are Rust (the `rustyfit` crate). Measured by `benchmarks/parsers.py` over every shared real
+file, correctness first (seconds for the nine intact files once, 2 cores shared with other work,
+2026-12-01, four runs: fitdecode 8.0-14.1, garmin-fit-sdk 4.0-6.7, fitfast 0.04-0.11,
+pyfitparsernative 0.53-1.30 for the project's whole parse):
 
-- `fitdecode` (pure Python) decodes every file correctly but is 6-26 times slower than the
-  project's whole parse with the chosen one, and only warns on a CRC error unless asked to
-  raise.
+- `fitdecode` (pure Python) decodes every file correctly but is 6-26 times slower, and only
+  warns on a CRC error unless asked to raise.
 - `garmin-fit-sdk` (Garmin's own, pure Python) returns no records at all for a file with
   compressed-timestamp headers (`compressed-speed-distance.fit`): not correct.
-- `fitfast` (Rust, the same crate behind a columnar API, the fastest) rejects three intact files
-  (`Edge810-Vector-...fit`, `Settings.fit`, `sample-activity-indoor-trainer.fit`) with a checksum
-  error: their 14-byte headers leave the optional header CRC at 0, and it then checks the file
-  CRC over the data only instead of header and data. It also leaves compressed speed/distance
-  unexpanded. Not correct.
+- `fitfast` hands record fields over as numpy columns: the fastest by far, and what it decodes
+  equals the records CSVs. But it rejects three intact files (`Edge810-Vector-...fit`,
+  `Settings.fit`, `sample-activity-indoor-trainer.fit`) with a checksum error (their 14-byte
+  headers leave the optional header CRC at 0, and it then checks the file CRC over the data
+  only), and leaves compressed speed/distance out of its columns.
 - `pyfitparsernative` decodes every file and verifies the file CRC the way the FIT protocol
-  defines it (header and data). The decode itself is 3-5 times slower than `fitfast`'s (it
-  builds a dict per message; most of the gap), which still makes it the fastest correct one.
-  This module turns its dicts into numpy columns with one list comprehension per field (no dict
-  per sample is built here). Compressed speed/distance (3 bytes per record: 12 bits of speed
-  in 1/100 m/s, 12 bits of rolling distance in 1/16 m) it leaves packed: expanded here.
+  defines it (header and data), building a dict per message.
+
+So a file goes through `fitfast` (2.4 times less CPU per emulator file than the dict path,
+28 vs 68 ms), and through `pyfitparsernative` when `fitfast` refuses it or it holds compressed
+speed/distance (3 bytes per record: 12 bits of speed in 1/100 m/s, 12 bits of rolling distance
+in 1/16 m, expanded here). A file with a real fault is refused by both: the reason given is the
+thorough decoder's, in plain words.
 
 Activity times are what the file says (UTC). One FIT file may hold several sessions (multisport,
 or chained FIT files): each session is an activity of its own with the records and laps that fall
@@ -33,6 +34,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
+import fitfast
 import numpy as np
 import pyfitparsernative
 
@@ -106,7 +108,97 @@ _DECODE_REASONS = {
 }
 
 
-def _decode(path: str, data: bytes) -> list[dict[str, Any]]:
+# Record fields the samples are made of, as the decoders name them.
+RECORD_FIELDS = (
+    "timestamp",
+    "position_lat",
+    "position_long",
+    "enhanced_altitude",
+    "altitude",
+    "enhanced_speed",
+    "speed",
+    "distance",
+    "heart_rate",
+    "cadence",
+    "power",
+    "temperature",
+)
+# Messages besides records that an activity is read from; their times become Unix seconds.
+OTHER_MESSAGES = ("file_id", "device_info", "sport", "session", "lap")
+TIME_FIELDS = ("timestamp", "start_time")
+
+
+class Decoded:
+    """One FIT file, decoded: record columns and the other messages the activity needs.
+
+    `records` maps each of RECORD_FIELDS to a float array, one value per record (NaN where a
+    record lacks the field), times in Unix seconds and positions in degrees. `messages` maps
+    each of OTHER_MESSAGES to its messages (dicts of enum names and numbers, times in Unix
+    seconds).
+    """
+
+    def __init__(self, records: dict[str, np.ndarray], messages: dict[str, list[dict]]):
+        self.records = records
+        self.messages = messages
+
+
+def _decode(path: str, data: bytes) -> Decoded:
+    return _decode_columnar(data) or _decode_checked(path, data)
+
+
+def _decode_columnar(data: bytes) -> Decoded | None:
+    """The fast path: `fitfast` hands record fields over as columns (a tenth of the time).
+
+    None when it cannot be trusted with the file, which then takes `_decode_checked`: it
+    refuses some intact files (a 14-byte header whose optional CRC is 0) and leaves compressed
+    speed/distance out of its columns. A file it refuses for a real fault is refused there too,
+    with the reason in plain words.
+    """
+    try:
+        parsed = fitfast.parse(data)
+        if any("compressed_speed_distance" in record for record in parsed.get("record", ())):
+            return None
+        columns = fitfast.records(data)  # positions already in degrees
+    except fitfast.FitDecodeError:
+        return None
+    length = len(parsed.get("record", ()))
+    missing = np.full(length, np.nan)
+    records = {name: columns.get(name, missing) for name in RECORD_FIELDS}
+    if any(len(values) != length for values in records.values()):
+        return None
+    messages = {kind: parsed.get(kind, []) for kind in OTHER_MESSAGES}
+    return Decoded(records, messages)
+
+
+def _decode_checked(path: str, data: bytes) -> Decoded:
+    """The thorough path: `pyfitparsernative` (a dict per message), every valid file."""
+    decoded = _decode_messages(path, data)
+    by_kind: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ("record", *OTHER_MESSAGES)}
+    for message in decoded:
+        bucket = by_kind.get(message["message_type"])
+        if bucket is not None:
+            bucket.append(message)
+    records = by_kind.pop("record")
+    columns = {name: _floats(records, name) for name in RECORD_FIELDS if name != "timestamp"}
+    columns["timestamp"] = _times([r.get("timestamp") for r in records])
+    columns["position_lat"] *= SEMICIRCLE_DEGREES
+    columns["position_long"] *= SEMICIRCLE_DEGREES
+    expanded = _expand_compressed_speed_distance(records)
+    if expanded is not None:
+        speed, distance = expanded
+        columns["speed"] = np.where(np.isnan(columns["speed"]), speed, columns["speed"])
+        columns["distance"] = np.where(np.isnan(columns["distance"]), distance, columns["distance"])
+    messages = {
+        kind: [
+            {key: _unix(value) if key in TIME_FIELDS else value for key, value in m.items()}
+            for m in found
+        ]
+        for kind, found in by_kind.items()
+    }
+    return Decoded(columns, messages)
+
+
+def _decode_messages(path: str, data: bytes) -> list[dict[str, Any]]:
     try:
         return pyfitparsernative.parse_fit_bytes(data)
     except ValueError as error:
@@ -136,7 +228,7 @@ def _first_sequence(data: bytes) -> bytes | None:
 
 def _times(values: list[Any]) -> np.ndarray:
     """ISO timestamps (naive UTC) → Unix seconds; NaN where missing."""
-    present = np.array([v is not None for v in values])
+    present = np.array([v is not None for v in values], dtype=bool)
     out = np.full(len(values), np.nan)
     if present.any():
         stamps = np.array([v for v in values if v is not None], dtype="datetime64[ms]")
@@ -144,19 +236,23 @@ def _times(values: list[Any]) -> np.ndarray:
     return out
 
 
-def _unix(value: str | None) -> float | None:
+def _unix(value: Any) -> float | None:
     if value is None:
         return None
+    if isinstance(value, int | float):
+        return float(value)
     return float(np.datetime64(value, "ms").astype(np.int64) / 1000.0)
 
 
-def _floats(records: list[dict[str, Any]], *names: str) -> np.ndarray:
-    """The first of `names` each record has, as floats (NaN where none)."""
-    values = np.array([r.get(names[0]) for r in records], dtype=np.float64)
+def _floats(records: list[dict[str, Any]], name: str) -> np.ndarray:
+    return np.array([r.get(name) for r in records], dtype=np.float64)
+
+
+def _first_of(records: dict[str, np.ndarray], *names: str) -> np.ndarray:
+    """The first of `names` each record has (NaN where none)."""
+    values = records[names[0]]
     for name in names[1:]:
-        if np.isnan(values).any():
-            fallback = np.array([r.get(name) for r in records], dtype=np.float64)
-            values = np.where(np.isnan(values), fallback, values)
+        values = np.where(np.isnan(values), records[name], values)
     return values
 
 
@@ -182,16 +278,9 @@ def _sport(message: dict[str, Any]) -> str | None:
     return SUB_SPORTS.get((sport, sub_sport)) or SPORTS.get(sport)
 
 
-def _device_name(messages: list[dict[str, Any]]) -> str | None:
-    file_id = next((m for m in messages if m["message_type"] == "file_id"), {})
-    creator = next(
-        (
-            m
-            for m in messages
-            if m["message_type"] == "device_info" and m.get("device_index") == "creator"
-        ),
-        {},
-    )
+def _device_name(messages: dict[str, list[dict[str, Any]]]) -> str | None:
+    file_id = next(iter(messages["file_id"]), {})
+    creator = next((m for m in messages["device_info"] if m.get("device_index") == "creator"), {})
     manufacturer = file_id.get("manufacturer") or creator.get("manufacturer")
     product = creator.get("product_name") or file_id.get("product_name")
     if not isinstance(manufacturer, str):
@@ -200,19 +289,9 @@ def _device_name(messages: list[dict[str, Any]]) -> str | None:
     return f"{words} {product}" if product else words
 
 
-def _split(messages: list[dict[str, Any]]) -> tuple[dict[str, list], list[dict[str, Any]]]:
-    kinds: dict[str, list] = {"record": [], "lap": [], "session": [], "sport": []}
-    for message in messages:
-        bucket = kinds.get(message["message_type"])
-        if bucket is not None:
-            bucket.append(message)
-    return kinds, messages
-
-
-def _activity_messages(path: str, data: bytes) -> tuple[dict[str, list], list[dict[str, Any]]]:
-    messages = _decode(path, data)
-    kinds, _ = _split(messages)
-    file_types = {m.get("type") for m in messages if m["message_type"] == "file_id"}
+def _activity_messages(path: str, data: bytes) -> Decoded:
+    decoded = _decode(path, data)
+    file_types = {m.get("type") for m in decoded.messages["file_id"]}
     if "activity" not in file_types:
         kind = ", ".join(sorted(str(t) for t in file_types if t)) or "unknown"
         raise ActivityFileError(
@@ -220,41 +299,29 @@ def _activity_messages(path: str, data: bytes) -> tuple[dict[str, list], list[di
             f"is a FIT {kind} file, not an activity (devices also write settings, monitoring "
             "and course files); nothing to import, remove it from the import folder.",
         )
-    return kinds, messages
+    return decoded
 
 
 def parse(path: str, data: bytes) -> list[ParsedActivity]:
-    kinds, messages = _activity_messages(path, data)
-    records = [r for r in kinds["record"] if r.get("timestamp") is not None]
-    if not records:
-        raise ActivityFileError(
-            path, "is a FIT activity file without any recorded samples; nothing to import."
-        )
-    times = _times([r["timestamp"] for r in records])
+    decoded = _activity_messages(path, data)
+    records, messages = decoded.records, decoded.messages
+    times = records["timestamp"]
     channels = {
-        "lat": _floats(records, "position_lat") * SEMICIRCLE_DEGREES,
-        "lng": _floats(records, "position_long") * SEMICIRCLE_DEGREES,
-        "altitude": _floats(records, "enhanced_altitude", "altitude"),
-        "velocity_smooth": _floats(records, "enhanced_speed", "speed"),
-        "distance": _floats(records, "distance"),
-        "heartrate": _floats(records, "heart_rate"),
-        "cadence": _floats(records, "cadence"),
-        "watts": _floats(records, "power"),
-        "temp": _floats(records, "temperature"),
+        "lat": records["position_lat"],
+        "lng": records["position_long"],
+        "altitude": _first_of(records, "enhanced_altitude", "altitude"),
+        "velocity_smooth": _first_of(records, "enhanced_speed", "speed"),
+        "distance": records["distance"],
+        "heartrate": records["heart_rate"],
+        "cadence": records["cadence"],
+        "watts": records["power"],
+        "temp": records["temperature"],
     }
-    expanded = _expand_compressed_speed_distance(records)
-    if expanded is not None:
-        speed, distance = expanded
-        channels["velocity_smooth"] = np.where(
-            np.isnan(channels["velocity_smooth"]), speed, channels["velocity_smooth"]
-        )
-        channels["distance"] = np.where(
-            np.isnan(channels["distance"]), distance, channels["distance"]
-        )
     # A record with nothing but its time is no sample (devices write one at the start).
     has_data = np.zeros(len(times), dtype=bool)
     for values in channels.values():
         has_data |= ~np.isnan(values)
+    has_data &= ~np.isnan(times)
     times = times[has_data]
     channels = {name: values[has_data] for name, values in channels.items()}
     if not len(times):
@@ -262,29 +329,29 @@ def parse(path: str, data: bytes) -> list[ParsedActivity]:
             path, "is a FIT activity file without any recorded samples; nothing to import."
         )
     device = _device_name(messages)
-    sessions = [s for s in kinds["session"] if s.get("sport") != "transition"]
-    fallback_sport = _sport(kinds["sport"][0]) if kinds["sport"] else None
+    sessions = [s for s in messages["session"] if s.get("sport") != "transition"]
+    fallback_sport = _sport(messages["sport"][0]) if messages["sport"] else None
     if not sessions:
         # No session message (the device stopped before writing it): the records are one activity.
         sessions = [{"start_time": None, "sport": None}]
     laps = [
         LapSpec(
-            start=_unix(lap.get("start_time")) or float("nan"),
-            end=_unix(lap.get("timestamp")),
+            start=lap["start_time"],
+            end=lap.get("timestamp"),
             elapsed_time=lap.get("total_elapsed_time"),
             distance=lap.get("total_distance"),
         )
-        for lap in kinds["lap"]
+        for lap in messages["lap"]
         if lap.get("start_time") is not None
     ]
     activities = []
     for session in sessions:
-        start = _unix(session.get("start_time"))
+        start = session.get("start_time")
         elapsed = session.get("total_elapsed_time")
         if start is None or len(sessions) == 1:
             inside = np.ones(len(times), dtype=bool)
         else:
-            end = start + elapsed if elapsed is not None else _unix(session.get("timestamp"))
+            end = start + elapsed if elapsed is not None else session.get("timestamp")
             inside = (times >= start) & (times <= (end if end is not None else np.inf))
         if not inside.any():
             continue
@@ -334,16 +401,21 @@ def peek(path: str, data: bytes) -> tuple[datetime, str | None]:
             return datetime.fromtimestamp(start + FIT_EPOCH_UNIX, UTC).replace(tzinfo=None), (
                 _sport(message)
             )
-    kinds, _ = _activity_messages(path, data)
-    for session in kinds["session"]:
+    decoded = _activity_messages(path, data)
+    for session in decoded.messages["session"]:
         if session.get("start_time") and session.get("sport") != "transition":
-            start = datetime.fromisoformat(session["start_time"])
-            return start, _sport(session)
-    stamps = [r["timestamp"] for r in kinds["record"] if r.get("timestamp")]
-    if not stamps:
+            return _utc(session["start_time"]), _sport(session)
+    stamps = decoded.records["timestamp"]
+    stamps = stamps[~np.isnan(stamps)]
+    if not len(stamps):
         raise ActivityFileError(path, "holds no activity (no session and no records).")
-    sport = _sport(kinds["sport"][0]) if kinds["sport"] else None
-    return datetime.fromisoformat(stamps[0]), sport
+    sport = _sport(decoded.messages["sport"][0]) if decoded.messages["sport"] else None
+    return _utc(float(stamps[0])), sport
+
+
+def _utc(unix: float) -> datetime:
+    """Unix seconds → naive UTC datetime, as the rest of the import keeps times."""
+    return datetime.fromtimestamp(unix, UTC).replace(tzinfo=None)
 
 
 FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z, FIT's time zero

@@ -71,8 +71,9 @@ class FileBundle:
 def _with_activity_id(table: pa.Table | None, activity_id: int) -> pa.Table | None:
     if table is None or not table.num_rows:
         return None
-    ids = pa.array([activity_id] * table.num_rows, pa.int64())
-    return table.add_column(0, "activity_id", ids)
+    return table.add_column(
+        0, "activity_id", pa.repeat(pa.scalar(activity_id, pa.int64()), table.num_rows)
+    )
 
 
 def _number(value: Any) -> float | None:

@@ -2,14 +2,21 @@
     Loose device files (no Strava id inside) matched to the Strava activity they recorded, so an
     activity that is both on Strava and in the import folder is counted once. A file matches a
     Strava activity (known from the API or from the export archive) that started within 60 s of
-    it and has the same sport group; of several, the nearest start (then the lower id).
+    it and has the same sport group; of several, the nearest start (then the lower id). A file
+    that does not say its sport (a GPX without <type>, a FIT 'generic' or 'training' session)
+    matches any sport: Strava's own choice of sport is the one kept.
 #}
 
 with
 
 loose_files as (
 
-    select activity_id, start_at_utc, {{ sport_group('sport_type') }} as sport_group
+    select
+        activity_id,
+        start_at_utc,
+        {{ sport_group('sport_type') }} as sport_group,
+        coalesce(sport_type, 'Workout') = 'Workout' as sport_unknown
+
     from {{ ref('stg_files__activities') }}
     where origin = 'file'
 
@@ -48,7 +55,7 @@ candidates as (
 
     from loose_files
     inner join strava_activities
-        on strava_activities.sport_group = loose_files.sport_group
+        on (loose_files.sport_unknown or strava_activities.sport_group = loose_files.sport_group)
         and strava_activities.start_at_utc
             between loose_files.start_at_utc - interval 60 second
             and loose_files.start_at_utc + interval 60 second
