@@ -8,6 +8,7 @@ Settings are read when a run starts, never at import time, so the code location 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from strava_datastack.strava.rate_limits import RateLimitReading
 from strava_datastack.strava.tokens import TokenStore
 
 REQUIRED_CREDENTIALS = ("client_id", "client_secret", "refresh_token")
+# Seconds to wait for an answer before a request counts as failed (and is retried).
+REQUEST_TIMEOUT_ENV = "STRAVA_DATASTACK_REQUEST_TIMEOUT_S"
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -82,4 +86,5 @@ def build_client(
         token_store=TokenStore(paths.token_store_path()),
         before_request=before_request,
         after_response=after_response,
+        timeout_s=float(os.environ.get(REQUEST_TIMEOUT_ENV) or DEFAULT_REQUEST_TIMEOUT_S),
     )
