@@ -291,7 +291,8 @@ def _json(response: requests.Response, what: str) -> Any:
     except (json.JSONDecodeError, ValueError):
         raise StravaPayloadError(
             f"{what} returned a body that is not JSON ({len(response.content)} bytes, "
-            f"content type {response.headers.get('Content-Type', 'unknown')})."
+            f"content type {response.headers.get('Content-Type', 'unknown')}).",
+            status=response.status_code,
         ) from None
 
 

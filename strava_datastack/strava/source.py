@@ -88,11 +88,6 @@ class FetchProgress:
     failed: list[ActivityFetchFailed] = field(default_factory=list)  # retried by later runs
     gone: list[ActivityFetchFailed] = field(default_factory=list)  # 404: deleted or private
 
-    @property
-    def settled_ids(self) -> set[int]:
-        """Activities whose day can complete: fetched, or gone from Strava."""
-        return self.done_ids | {failure.item.activity_id for failure in self.gone}
-
 
 @dataclass
 class ActivityBundle:
@@ -123,7 +118,9 @@ def _get_rows(client: StravaClient, item: ActivityWork, part: str, parse, params
         except WRONG_SHAPE as exc:
             if attempt == 2:
                 wrong = StravaPayloadError(
-                    f"{request} returned data of the wrong shape twice: {type(exc).__name__} {exc}."
+                    f"{request} returned data of the wrong shape twice: "
+                    f"{type(exc).__name__} {exc}.",
+                    status=200,
                 )
                 raise ActivityFetchFailed(item, request, wrong) from None
     raise AssertionError("unreachable")

@@ -70,9 +70,12 @@ def strava_ingest(
     )
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
     row_counts, warehouse = load.row_counts, paths.warehouse_path()
-    complete_days = plan.complete_days(progress.settled_ids)
-    # A day with an activity that failed this run is not reported: later runs try it again.
-    incomplete = progress.stopped is not None or bool(progress.failed)
+    # A day with an activity that failed this run is not reported: later runs try it again,
+    # unless this was its last try (then it needs the user's attention and its day is reported).
+    retrying = [p for p in load.problems if not p.settled]
+    given_up = {p.activity_id for p in load.problems if p.settled}
+    complete_days = plan.complete_days(progress.done_ids | given_up)
+    incomplete = progress.stopped is not None or bool(retrying)
     metadata = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -101,9 +104,9 @@ def strava_ingest(
         return
     loaded = f"Loaded {len(complete_days)} of {len(plan.days)} days"
     if progress.stopped is None:
-        failing = sorted({f.item.day for f in progress.failed})
+        failing = sorted({p.day for p in retrying})
         context.log.warning(
-            f"{loaded}; the range is incomplete: {len(progress.failed)} activities failed "
+            f"{loaded}; the range is incomplete: {len(retrying)} activities failed "
             f"(named above, and listed on the Data status page), so their days "
             f"({', '.join(d.isoformat() for d in failing)}) stay unreported until a later run "
             "covering them loads them."
@@ -116,7 +119,7 @@ def strava_ingest(
     )
     at_midnight = resume_after.astimezone(UTC).time() == time(0)
     when = "Strava's daily budget resets" if at_midnight else "the next 15-minute window opens"
-    failed = f" ({len(progress.failed)} activities failed, named above)" if progress.failed else ""
+    failed = f" ({len(retrying)} activities failed, named above)" if retrying else ""
     context.log.warning(
         f"{progress.stopped} Fetched {len(progress.done_ids)} activities{failed}. {loaded}; the "
         f"range is incomplete: the rest resumes at {resume_after:%Y-%m-%d %H:%M} UTC when "
