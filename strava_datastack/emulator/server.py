@@ -289,6 +289,8 @@ class StravaEmulator:
                 return Response(200, raw=b'{"id":%d,"name":"cut sh' % activity_id)
             if aimed.status == 404:
                 return _not_found("Activity")
+            if aimed.status == 429:  # e.g. another program spent the 15-minute window
+                return Response(429, RATE_LIMITED)
             if aimed.status:
                 return Response(aimed.status, {"message": "error"})
         return self._activity_data(method, activity_id, sub, types, query, now, headers, body)

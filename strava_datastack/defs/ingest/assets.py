@@ -105,23 +105,33 @@ def strava_ingest(
     loaded = f"Loaded {len(complete_days)} of {len(plan.days)} days"
     if progress.stopped is None:
         failing = sorted({p.day for p in retrying})
-        context.log.warning(
+        note = (
             f"{loaded}; the range is incomplete: {len(retrying)} activities failed "
             f"(named above, and listed on the Data status page), so their days "
             f"({', '.join(d.isoformat() for d in failing)}) stay unreported until a later run "
             "covering them loads them."
         )
-        return
+        context.instance.add_run_tags(context.run.run_id, {run_tags.RANGE_INCOMPLETE: note})
+        context.log.warning(note)
+        # Failing the run is what makes `dagster asset materialize` exit nonzero; the days above
+        # are reported all the same, and the dbt models wait for a complete range either way.
+        raise dg.Failure(description=note)
     resume_after = progress.resets_at or budget.resets_at()
-    context.instance.add_run_tags(
-        context.run.run_id,
-        {run_tags.BUDGET_STOPPED: "true", run_tags.RESUME_AFTER: resume_after.isoformat()},
-    )
     at_midnight = resume_after.astimezone(UTC).time() == time(0)
     when = "Strava's daily budget resets" if at_midnight else "the next 15-minute window opens"
     failed = f" ({len(retrying)} activities failed, named above)" if retrying else ""
-    context.log.warning(
+    note = (
         f"{progress.stopped} Fetched {len(progress.done_ids)} activities{failed}. {loaded}; the "
         f"range is incomplete: the rest resumes at {resume_after:%Y-%m-%d %H:%M} UTC when "
         f"{when} (the resume sensor continues this range then)."
     )
+    context.instance.add_run_tags(
+        context.run.run_id,
+        {
+            run_tags.BUDGET_STOPPED: "true",
+            run_tags.RESUME_AFTER: resume_after.isoformat(),
+            run_tags.RANGE_INCOMPLETE: note,
+        },
+    )
+    context.log.warning(note)
+    raise dg.Failure(description=note)
