@@ -5,13 +5,17 @@ means deleted or private, not a failure.
 Faults are aimed at one activity of the emulator (emulator.faults), which answers over real HTTP.
 """
 
+import shutil
+
 import dagster as dg
+import duckdb
 import pytest
 import requests
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
 from strava_datastack.defs import run_tags
+from strava_datastack.defs.status import write_activity_problems
 from strava_datastack.strava.problems import (
     DELETED_OR_PRIVATE,
     MAX_ATTEMPTS,
@@ -19,7 +23,7 @@ from strava_datastack.strava.problems import (
     RETRYING,
     list_activity_problems,
 )
-from strava_datastack_tests.helpers import expected_activity_ids, materialize, query
+from strava_datastack_tests.helpers import REPO_ROOT, expected_activity_ids, materialize, query
 
 FIRST, LAST = "2025-06-01", "2025-06-05"
 ALL_DAYS = {f"2025-06-0{d}" for d in range(1, 6)}
@@ -63,6 +67,23 @@ def stream_ids() -> set[int]:
     return {row[0] for row in query(paths.warehouse_path(), sql)}
 
 
+def site_rows(tmp_path) -> list[dict]:
+    """What the Data status page's query finds: the problems exported as the site asset does
+    into a copy of the warehouse, read the way Evidence's DuckDB connector reads them."""
+    copy = tmp_path / "site_input.duckdb"
+    shutil.copyfile(paths.warehouse_path(), copy)
+    write_activity_problems(copy, list_activity_problems())
+    sources = REPO_ROOT / "evidence" / "sources" / "strava"
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        con.execute((sources / "initialize.sql").read_text())
+        cursor = con.execute((sources / "activities_not_loaded.sql").read_text())
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
 def problem_of(activity_id: int):
     return next((p for p in list_activity_problems() if p.activity_id == activity_id), None)
 
@@ -71,7 +92,9 @@ def materialized_days(instance: dg.DagsterInstance) -> set[str]:
     return set(instance.get_materialized_partitions(ACTIVITIES))
 
 
-def test_persistent_5xx_on_one_streams_request_through_the_cli_then_it_loads_later(window):
+def test_persistent_5xx_on_one_streams_request_through_the_cli_then_it_loads_later(
+    window, tmp_path
+):
     emulator, ids, victim, day = window
     control = emulator.root_url + "/_emulator/faults"
     aimed = {"id": victim, "endpoint": "streams", "status": 503, "times": None}
@@ -91,6 +114,9 @@ def test_persistent_5xx_on_one_streams_request_through_the_cli_then_it_loads_lat
     assert problem.endpoint == f"GET activities/{victim}/streams"
     assert "503" in problem.reason and "Try again later" in problem.reason
     assert materialized_days(instance) == ALL_DAYS - {day}
+    [row] = site_rows(tmp_path)
+    assert (row["activity_id"], row["http_status"], row["state"]) == (victim, 503, RETRYING)
+    assert row["what_happens"] == "retried by the next run covering its day"
 
     requests.post(control, json={"clear_activities": [victim]}, timeout=10)
     result = materialize("group:ingest", "--partition-range", f"{FIRST}...{LAST}")
@@ -98,6 +124,7 @@ def test_persistent_5xx_on_one_streams_request_through_the_cli_then_it_loads_lat
     assert victim in detail_ids() & stream_ids()
     assert problem_of(victim) is None, "a loaded activity is no problem any more"
     assert materialized_days(instance) == ALL_DAYS
+    assert site_rows(tmp_path) == []
 
 
 def test_a_malformed_detail_is_asked_for_once_more(window):
