@@ -46,6 +46,11 @@ def budget_ledger_path() -> Path:
     return data_dir() / "budget_ledger.json"
 
 
+def activity_problems_path() -> Path:
+    """Activities Strava would not give us, and why (strava.problems)."""
+    return data_dir() / "activity_problems.sqlite"
+
+
 def import_dir() -> Path:
     """Where the user drops Strava's export ZIP and activity files (FIT, GPX, TCX).
 

@@ -101,33 +101,6 @@ def test_server_errors_are_retried_with_backoff(loaded_day, strava_env, caplog):
     assert strava_env.usage()["total_requests"] > used + 2
 
 
-def test_a_malformed_body_names_the_endpoint_and_loads_nothing(loaded_day, strava_env):
-    before = digests()
-    day = next(
-        a["start_date"][:10]
-        for a in strava_env.athlete.activities
-        if a["start_date"][:10] > DAY and not a["manual"]
-    )
-    # The listing is fine; the first per-activity response is not JSON.
-    from strava_datastack.strava import client as client_module
-
-    original_get = client_module.StravaClient.get
-
-    def get(self, path, params=None, *, endpoint=None):
-        if path.startswith("activities/") and "/" not in path[len("activities/") :]:
-            strava_env.faults.malformed = 1
-        return original_get(self, path, params, endpoint=endpoint)
-
-    client_module.StravaClient.get = get
-    try:
-        result_text = failure_text(load(loaded_day, day))
-    finally:
-        client_module.StravaClient.get = original_get
-    assert "StravaPayloadError" in result_text
-    assert "GET activities/" in result_text and "not JSON" in result_text
-    assert digests() == before
-
-
 def test_a_429_is_not_retried_and_says_when_to_come_back(loaded_day, strava_env):
     before = digests()
     # Another program used the application's whole 15-minute budget: our ledger can't know.

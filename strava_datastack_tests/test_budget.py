@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+import requests
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
@@ -21,8 +22,9 @@ from strava_datastack.strava.budget import (
     RemoteEmulatorClock,
     RequestBudget,
 )
+from strava_datastack.strava.errors import StravaRateLimitedError
 from strava_datastack.strava.settings import build_client
-from strava_datastack_tests.helpers import core_selection, emulator_env, table_digest
+from strava_datastack_tests.helpers import core_selection, emulator_env, materialize, table_digest
 from strava_datastack_tests.helpers import materialize_range as run_range
 
 RANGE = ("2025-04-15", "2025-05-15")
@@ -72,7 +74,7 @@ def test_backfill_stops_clean_each_day_and_the_sensor_resumes_it_until_done(
     assert 2 * 21 < minimum <= 3 * 21, "the range must cost between two and three days of budget"
 
     first = run_range(instance, *RANGE, tags={"dagster/backfill": "bfill1"})
-    assert first.success
+    assert not first.success, "a run that leaves days unloaded says so"
     run = instance.get_run_by_id(first.run_id)
     assert run.tags[run_tags.BUDGET_STOPPED] == "true"
     done_day_1 = set(instance.get_materialized_partitions(dg.AssetKey(["strava", "activities"])))
@@ -97,7 +99,8 @@ def test_backfill_stops_clean_each_day_and_the_sensor_resumes_it_until_done(
         assert requests[0].tags[run_tags.CONTINUES]
         assert requests[0].tags["strava-datastack/continues-backfill"] == "bfill1"
         result = run_range(instance, RANGE[0], RANGE[1], tags=requests[0].tags)
-        assert result.success
+        stopped = run_tags.BUDGET_STOPPED in instance.get_run_by_id(result.run_id).tags
+        assert result.success != stopped, "only the run that completes the range succeeds"
         continuations += 1
         assert continuations < 5, "the backfill does not converge"
     assert continuations >= 2
@@ -208,3 +211,66 @@ def test_the_day_changes_at_midnight_utc_and_the_window_at_quarter_hours(strava_
     emulator.clock.advance(15 * 60)  # 00:00:30: a new day
     budget.can_afford(1)
     assert budget.state.read_usage_daily == 0
+
+
+def test_a_429_resumes_at_the_next_quarter_hour_unless_the_day_is_spent(strava_env, data_dir):
+    emulator = strava_env
+    emulator.clock.set(datetime(2025, 7, 1, 12, 7, 0, tzinfo=UTC))
+    clock = RemoteEmulatorClock(emulator_env(emulator)["STRAVA_DATASTACK_EMULATOR_CLOCK"])
+    token = emulator.access_token()
+
+    def other_program_spends_one_request() -> None:
+        # Our ledger cannot know about it: only Strava's answer to our next request tells.
+        headers = {"Authorization": f"Bearer {token}"}
+        requests.get(emulator.base_url + "athlete", headers=headers, timeout=10)
+
+    def rate_limited(read_limits: tuple[int, int]) -> StravaRateLimitedError:
+        emulator.set_limits(read=read_limits)
+        budget = RequestBudget(Ledger(paths.budget_ledger_path()), clock)
+        client = build_client(
+            before_request=budget.before_request, after_response=budget.after_response
+        )
+        other_program_spends_one_request()
+        with pytest.raises(StravaRateLimitedError) as caught:
+            client.get("athlete")
+        return budget, caught.value
+
+    # The 15-minute window is spent, the day is not: go on when the next window opens.
+    budget, error = rate_limited((1, 1000))
+    assert budget.resume_after_rate_limit(error.reading) == datetime(2025, 7, 1, 12, 15, tzinfo=UTC)
+    # The day's budget is spent too: nothing before midnight.
+    emulator.clock.advance(15 * 60)
+    budget, error = rate_limited((100, 2))
+    assert budget.resume_after_rate_limit(error.reading) == datetime(2025, 7, 2, tzinfo=UTC)
+
+
+def test_a_429_mid_range_fails_the_cli_run_and_says_when_the_rest_resumes(
+    strava_env, data_dir, dagster_home
+):
+    emulator = strava_env
+    first, last = "2025-06-01", "2025-06-07"
+    listed = sorted(
+        (a for a in emulator.athlete.activities if first <= a["start_date"][:10] <= last),
+        key=lambda a: a["start_date"],
+    )
+    stopped_at = listed[2]
+    # Another program spends the 15-minute window just before this activity's streams.
+    emulator.faults.aim_at_activity(stopped_at["id"], "streams", status=429, times=1)
+    result = materialize("group:ingest", "--partition-range", f"{first}...{last}")
+    assert result.returncode != 0, "an incomplete range is not a success"
+    output = result.stdout + result.stderr
+    # Days with an activity from the stopped one on are left; days before it, or empty, are not.
+    complete = 7 - len({a["start_date"][:10] for a in listed[2:]})
+    assert f"Loaded {complete} of 7 days; the range is incomplete" in output
+    assert "the rest resumes at 2025-07-01 12:15 UTC when the next 15-minute window opens" in output
+    instance = dg.DagsterInstance.get()
+    [run] = instance.get_runs()
+    assert run.tags[run_tags.RESUME_AFTER] == "2025-07-01T12:15:00+00:00"
+    assert len(instance.get_materialized_partitions(dg.AssetKey(["strava", "activities"]))) == (
+        complete
+    )
+    # The resume sensor finds it (a failed run) once the window has opened.
+    emulator.clock.set(datetime(2025, 7, 1, 12, 15, 5, tzinfo=UTC))
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    [request] = list(resume_budget_stopped_runs(context))
+    assert request.tags[run_tags.CONTINUES] == run.run_id

@@ -505,6 +505,32 @@ def test_server_errors_slow_and_malformed(emu):
     assert time.perf_counter() - started >= 0.3
 
 
+def test_faults_aimed_at_one_activity_spoil_only_its_endpoint(emu):
+    api = _session(emu)
+    victim = _newest(emu, lambda a: not a["manual"])
+    other = _newest(emu, lambda a: not a["manual"] and a["id"] != victim["id"])
+    control = emu.root_url + "/_emulator/faults"
+    aimed = [
+        {"id": victim["id"], "endpoint": "streams", "status": 503, "times": 2},
+        {"id": victim["id"], "endpoint": "detail", "status": 0, "malformed": True},
+    ]
+    assert requests.post(control, json={"activities": aimed}, timeout=10).status_code == 200
+    streams = f"activities/{victim['id']}/streams"
+    assert [_get(api, emu, streams).status_code for _ in range(3)] == [503, 503, 200]
+    with pytest.raises(ValueError):
+        _get(api, emu, f"activities/{victim['id']}").json()  # every time, until cleared
+    assert _get(api, emu, f"activities/{other['id']}").json()["id"] == other["id"]
+    assert _get(api, emu, f"activities/{other['id']}/streams").status_code == 200
+    requests.post(control, json={"clear_activities": [victim["id"]]}, timeout=10)
+    assert _get(api, emu, f"activities/{victim['id']}").json()["id"] == victim["id"]
+    emu.faults.aim_at_activity(victim["id"], "laps", status=404, slow_seconds=0.3)
+    started = time.perf_counter()
+    assert _get(api, emu, f"activities/{victim['id']}/laps").status_code == 404
+    assert time.perf_counter() - started >= 0.3
+    with pytest.raises(ValueError, match="unknown activity endpoint"):
+        emu.faults.aim_at_activity(victim["id"], "kudos")
+
+
 def test_inactive_app(emu):
     api = _session(emu)
     emu.faults.inactive_app = True

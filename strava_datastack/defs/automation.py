@@ -183,6 +183,9 @@ def import_folder_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.Run
 
 
 FAILURE_HINTS = {
+    # First: a run that stopped with days left (budget, 429, a failing activity) loaded the rest.
+    "the range is incomplete": "Some days of its range are not loaded yet; the rest loaded and "
+    "was reported (the last warning says why, and when the rest resumes).",
     "StravaConfigError": "Strava credentials are not configured.",
     "StravaAuthError": "Strava refused the credentials; the error names the one it rejected.",
     "StravaInactiveAppError": "The Strava API application is inactive (owner's subscription).",

@@ -17,6 +17,7 @@ BACKFILL = "dagster/backfill"
 # Ours.
 BUDGET_STOPPED = "strava-datastack/budget-stopped"  # "true": the daily budget ran out mid-range
 RESUME_AFTER = "strava-datastack/resume-after"  # ISO time the budget resets
+RANGE_INCOMPLETE = "strava-datastack/range-incomplete"  # which days are missing, in plain words
 DAILY_REFRESH = "strava-datastack/daily-refresh"  # "true": may spend the daily reserve
 CONTINUES = "strava-datastack/continues-run"  # the budget-stopped run this one continues
 CONTINUES_BACKFILL = "strava-datastack/continues-backfill"  # the backfill it belongs to
@@ -38,5 +39,10 @@ def run_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def budget_stopped_runs() -> dg.RunsFilter:
-    """Runs the daily budget stopped: they succeeded with days of their range still to load."""
-    return dg.RunsFilter(tags={BUDGET_STOPPED: "true"}, statuses=[dg.DagsterRunStatus.SUCCESS])
+    """Runs the daily budget stopped with days of their range still to load. Such a run ends
+    failed (so the CLI's exit status says the range is incomplete) after reporting the days it
+    completed; a stopped run of an older version ended succeeded."""
+    return dg.RunsFilter(
+        tags={BUDGET_STOPPED: "true"},
+        statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
+    )

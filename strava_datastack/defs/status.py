@@ -19,6 +19,7 @@ from strava_datastack.defs.partitions import daily_partitions, history_start
 from strava_datastack.files.file_index import FileIndex, IndexedItem
 from strava_datastack.strava.budget import Ledger, budget_clock
 from strava_datastack.strava.plan import FetchOptions, estimate_range
+from strava_datastack.strava.problems import ActivityProblem
 from strava_datastack.warehouse import connect
 
 ACTIVITIES = dg.AssetKey(["strava", "activities"])
@@ -141,3 +142,33 @@ def write_import_problems(warehouse_copy: Path, problems: list[IndexedItem]) -> 
         ]
         if rows:  # DuckDB refuses an empty executemany
             con.executemany("insert into site_status.import_problems values (?, ?, ?, ?)", rows)
+
+
+def write_activity_problems(warehouse_copy: Path, problems: list[ActivityProblem]) -> None:
+    """Writes `site_status.activity_problems` (one row per activity Strava would not give us,
+    from `strava.problems.list_activity_problems()`) into a private copy of the warehouse; the
+    table exists even when empty, so the page says "nothing failed"."""
+    with connect(warehouse_copy) as con:
+        con.execute("create schema if not exists site_status")
+        con.execute(
+            "create or replace table site_status.activity_problems ("
+            "activity_id bigint, start_day date, request varchar, http_status integer, "
+            "reason varchar, attempts integer, state varchar, last_seen_at_utc timestamp)"
+        )
+        rows = [
+            (
+                p.activity_id,
+                p.day,
+                p.endpoint,
+                p.status,
+                p.reason,
+                p.attempts,
+                p.state,
+                p.last_seen_at.astimezone(UTC).replace(tzinfo=None),
+            )
+            for p in problems
+        ]
+        if rows:  # DuckDB refuses an empty executemany
+            con.executemany(
+                "insert into site_status.activity_problems values (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )

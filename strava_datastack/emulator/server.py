@@ -53,6 +53,10 @@ class _BadRequest(Exception):
         self.field_name = field_name
 
 
+# What a fault aimed at an activity calls each of its endpoints (emulator.faults).
+ACTIVITY_SUBPATHS = {None: "detail", "/streams": "streams", "/laps": "laps", "/zones": "zones"}
+
+
 def _not_found(resource: str, field_name: str = "id") -> Response:
     return Response(404, fault("Record Not Found", resource, field_name, "invalid"))
 
@@ -284,6 +288,23 @@ class StravaEmulator:
     def _activity(self, method, activity_id, sub, types, query, now, headers, body) -> Response:
         if self._exists(activity_id, now) is None:
             return _not_found("Activity")
+        endpoint = ACTIVITY_SUBPATHS.get(sub) if method == "GET" and types is None else None
+        aimed = self.faults.take_activity(activity_id, endpoint) if endpoint else None
+        if aimed is not None:
+            # One bad record on Strava's side: only this activity's endpoint misbehaves.
+            if aimed.slow_seconds > 0:
+                time.sleep(aimed.slow_seconds)
+            if aimed.malformed:
+                return Response(200, raw=b'{"id":%d,"name":"cut sh' % activity_id)
+            if aimed.status == 404:
+                return _not_found("Activity")
+            if aimed.status == 429:  # e.g. another program spent the 15-minute window
+                return Response(429, RATE_LIMITED)
+            if aimed.status:
+                return Response(aimed.status, {"message": "error"})
+        return self._activity_data(method, activity_id, sub, types, query, now, headers, body)
+
+    def _activity_data(self, method, activity_id, sub, types, query, now, headers, body):
         athlete = self.athlete
         if sub is None:
             if method == "PUT":

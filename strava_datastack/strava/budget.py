@@ -222,6 +222,19 @@ class RequestBudget:
     def resets_at(self) -> datetime:
         return next_day(self.clock.now())
 
+    def resume_after_rate_limit(self, reading: RateLimitReading | None) -> datetime:
+        """When a run stopped by a 429 may go on: the next 15-minute window, unless the 429's
+        headers (or, without them, what this run counted) say the day's budget is spent too."""
+        now = self.clock.now()
+        if reading is not None:
+            daily_spent = (
+                reading.read_usage_daily >= reading.read_limit_daily
+                or reading.overall_usage_daily >= reading.overall_limit_daily
+            )
+        else:
+            daily_spent = self.daily_allowance() < 1
+        return next_day(now) if daily_spent else next_window(now)
+
     # Hooks for the client ------------------------------------------------------------------
 
     def before_request(self, endpoint: str) -> None:

@@ -23,6 +23,7 @@ from strava_datastack.strava.errors import (
     StravaError,
     StravaInactiveAppError,
     StravaMissingScopeError,
+    StravaNotFoundError,
     StravaPayloadError,
     StravaRateLimitedError,
     StravaServerError,
@@ -206,7 +207,7 @@ class StravaClient:
                 self._after_response(reading)
             status = response.status_code
             if status == 200:
-                return _json(response, f"GET {endpoint}")
+                return _json(response, f"GET {path}")
             if status == 429:
                 # Never retried blindly: a 429 still costs a request.
                 raise StravaRateLimitedError(reading)
@@ -229,17 +230,21 @@ class StravaClient:
                     f"({_fault_summary(response)}). " + auth_advice(_fault(response))
                 )
             if status == 404:
-                raise StravaError(f"Strava has no such record: GET {endpoint} answered 404.")
+                raise StravaNotFoundError(
+                    f"Strava has no such record: GET {endpoint} answered 404.", status=404
+                )
             if status >= 500 and attempts <= self._server_error_retries:
                 self._sleep_before_retry(attempts, endpoint, f"HTTP {status}")
                 continue
             if status >= 500:
                 raise StravaServerError(
                     f"Strava answered {status} to GET {endpoint} {attempts} times; "
-                    "it is probably having trouble. Try again later."
+                    "it is probably having trouble. Try again later.",
+                    status=status,
                 )
             raise StravaError(
-                f"Strava answered {status} to GET {endpoint}: {_fault_summary(response)}."
+                f"Strava answered {status} to GET {endpoint}: {_fault_summary(response)}.",
+                status=status,
             )
 
     def _sleep_before_retry(self, attempt: int, endpoint: str, why: str) -> None:
@@ -284,7 +289,8 @@ def _json(response: requests.Response, what: str) -> Any:
     except (json.JSONDecodeError, ValueError):
         raise StravaPayloadError(
             f"{what} returned a body that is not JSON ({len(response.content)} bytes, "
-            f"content type {response.headers.get('Content-Type', 'unknown')})."
+            f"content type {response.headers.get('Content-Type', 'unknown')}).",
+            status=response.status_code,
         ) from None
 
 

@@ -15,6 +15,11 @@ class StravaError(Exception):
     #: Whether trying the same request again later can succeed without the user doing anything.
     transient = False
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        #: The HTTP status Strava answered, or None when there was no answer (or no request).
+        self.status = status
+
 
 class StravaConfigError(StravaError):
     """The project is not configured to reach Strava (e.g. credentials are missing)."""
@@ -58,6 +63,11 @@ class StravaServerError(StravaError):
     """Strava failed or could not be reached (5xx, timeouts); retrying later can help."""
 
     transient = True
+
+
+class StravaNotFoundError(StravaError):
+    """Strava answered 404: the record does not exist for this athlete (deleted, or private to
+    someone else), or an activity has no such data (a manual entry has no streams)."""
 
 
 class StravaPayloadError(StravaError):

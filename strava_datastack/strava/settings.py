@@ -145,6 +145,11 @@ def warn_about_overrides(log_fn: Callable[[str], object] | None = None) -> str |
     return message
 
 
+# Seconds to wait for an answer before a request counts as failed (and is retried).
+REQUEST_TIMEOUT_ENV = "STRAVA_DATASTACK_REQUEST_TIMEOUT_S"
+DEFAULT_REQUEST_TIMEOUT_S = 60.0
+
+
 @dataclass(frozen=True)
 class StravaSettings:
     client_id: str
@@ -208,4 +213,5 @@ def build_client(
         token_store=TokenStore(paths.token_store_path()),
         before_request=before_request,
         after_response=after_response,
+        timeout_s=float(os.environ.get(REQUEST_TIMEOUT_ENV) or DEFAULT_REQUEST_TIMEOUT_S),
     )

@@ -17,9 +17,17 @@ import dlt
 import pyarrow as pa
 
 from strava_datastack.contract import RAW_TABLES
-from strava_datastack.strava.budget import BudgetExhaustedError, RequestBudget
+from strava_datastack.strava.budget import BudgetExhaustedError, RequestBudget, next_window
 from strava_datastack.strava.client import StravaClient
-from strava_datastack.strava.errors import StravaPayloadError, StravaRateLimitedError
+from strava_datastack.strava.errors import (
+    StravaAuthError,
+    StravaConfigError,
+    StravaError,
+    StravaInactiveAppError,
+    StravaNotFoundError,
+    StravaPayloadError,
+    StravaRateLimitedError,
+)
 from strava_datastack.strava.plan import ActivityWork, IngestPlan
 from strava_datastack.strava.rows import (
     ATHLETE_COLUMNS,
@@ -33,6 +41,42 @@ from strava_datastack.strava.rows import (
     streams_table,
 )
 
+# Errors about the account or the budget, not about one activity: they stop the run's fetching.
+NOT_ABOUT_ONE_ACTIVITY = (
+    StravaAuthError,
+    StravaConfigError,
+    StravaInactiveAppError,
+    StravaRateLimitedError,
+    BudgetExhaustedError,
+)
+# What parsing a body of the wrong shape raises.
+WRONG_SHAPE = (KeyError, TypeError, AttributeError, ValueError, IndexError, pa.ArrowException)
+# Activities in a row that fail for want of an answer (5xx, timeouts) before the run decides
+# that Strava, not the activities, is in trouble, and stops instead of giving up on each.
+STRAVA_TROUBLE_STREAK = 3
+
+
+class ActivityFetchFailed(Exception):
+    """One activity's request failed for good in this run; the rest of the window goes on.
+
+    Attributes:
+        item: the activity's planned work.
+        request: e.g. ``GET activities/123/streams``.
+        status: the HTTP status Strava answered, None if it did not answer.
+        reason: the client's plain-words error.
+        gone: Strava answered 404: the activity was deleted after the listing, or is private.
+        transient: a 5xx or no answer (as opposed to data we cannot read).
+    """
+
+    def __init__(self, item: ActivityWork, request: str, error: StravaError) -> None:
+        self.item = item
+        self.request = request
+        self.status = error.status
+        self.reason = str(error)
+        self.gone = isinstance(error, StravaNotFoundError)
+        self.transient = error.transient
+        super().__init__(f"{request} failed: {error}")
+
 
 @dataclass
 class FetchProgress:
@@ -41,6 +85,8 @@ class FetchProgress:
     done_ids: set[int] = field(default_factory=set)
     stopped: str | None = None  # why fetching stopped early, in plain words
     resets_at: Any = None
+    failed: list[ActivityFetchFailed] = field(default_factory=list)  # retried by later runs
+    gone: list[ActivityFetchFailed] = field(default_factory=list)  # 404: deleted or private
 
 
 @dataclass
@@ -53,40 +99,55 @@ class ActivityBundle:
     zones: list[dict[str, Any]] | None = None
 
 
+def _get_rows(client: StravaClient, item: ActivityWork, part: str, parse, params=None) -> Any:
+    """GETs one of the activity's endpoints and parses it; a body that is not JSON or of the
+    wrong shape is asked for once more (a response cut short in transit reads like that)."""
+    path = f"activities/{item.activity_id}{part}"
+    request = f"GET {path}"
+    for attempt in (1, 2):
+        try:
+            body = client.get(path, params=params, endpoint=f"activities/{{id}}{part}")
+            return parse(body)
+        except NOT_ABOUT_ONE_ACTIVITY:
+            raise
+        except StravaPayloadError as exc:
+            if attempt == 2:
+                raise ActivityFetchFailed(item, request, exc) from None
+        except StravaError as exc:
+            raise ActivityFetchFailed(item, request, exc) from None
+        except WRONG_SHAPE as exc:
+            if attempt == 2:
+                wrong = StravaPayloadError(
+                    f"{request} returned data of the wrong shape twice: "
+                    f"{type(exc).__name__} {exc}.",
+                    status=200,
+                )
+                raise ActivityFetchFailed(item, request, wrong) from None
+    raise AssertionError("unreachable")
+
+
 def _fetch(client: StravaClient, item: ActivityWork) -> ActivityBundle:
     bundle = ActivityBundle(item.activity_id)
-    path = f"activities/{item.activity_id}"
-    where = f"activity {item.activity_id}"
     if item.detail:
-        detail = client.get(path, endpoint="activities/{id}")
-        try:
-            bundle.detail = detail_rows(detail)
-            bundle.detail["details"][0]["summary_fingerprint"] = item.fingerprint
-        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
-            raise StravaPayloadError(
-                f"GET {path} ({where}) returned data of the wrong shape: "
-                f"{type(exc).__name__} {exc}."
-            ) from None
+
+        def parse_detail(detail: Any) -> dict[str, list[dict[str, Any]]]:
+            rows = detail_rows(detail)
+            rows["details"][0]["summary_fingerprint"] = item.fingerprint
+            return rows
+
+        bundle.detail = _get_rows(client, item, "", parse_detail)
     if item.streams:
-        streams = client.get(
-            f"{path}/streams",
+        bundle.streams = _get_rows(
+            client,
+            item,
+            "/streams",
+            lambda streams: streams_table(item.activity_id, streams),
             params={"keys": ",".join(STREAM_KEYS), "key_by_type": "true"},
-            endpoint="activities/{id}/streams",
         )
-        try:
-            bundle.streams = streams_table(item.activity_id, streams)
-        except (KeyError, TypeError, AttributeError, ValueError, pa.ArrowException) as exc:
-            raise StravaPayloadError(
-                f"GET {path}/streams ({where}) returned data of the wrong shape: {exc}."
-            ) from None
     if item.zones:
-        zones = client.get(f"{path}/zones", endpoint="activities/{id}/zones")
-        try:
-            bundle.zones = activity_zone_rows(item.activity_id, zones)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise StravaPayloadError(
-                f"GET {path}/zones ({where}) returned data of the wrong shape: {exc}."
-            ) from None
+        bundle.zones = _get_rows(
+            client, item, "/zones", lambda zones: activity_zone_rows(item.activity_id, zones)
+        )
     return bundle
 
 
@@ -173,20 +234,47 @@ def strava_source(
 
     @dlt.resource(name="activity_bundles", selected=False)
     def activity_bundles() -> Iterator[ActivityBundle]:
+        trouble: list[ActivityFetchFailed] = []  # transient failures since the last success
         for item in plan.work:
             if budget is not None and not budget.can_afford(item.cost):
                 progress.stopped = budget.exhausted().args[0]
                 progress.resets_at = budget.resets_at()
-                return
+                break
             try:
                 bundle = _fetch(client, item)
             except (BudgetExhaustedError, StravaRateLimitedError) as exc:
                 # Keep what was fetched: the activity in flight is simply fetched again later.
                 progress.stopped = str(exc)
                 progress.resets_at = getattr(exc, "resets_at", None)
-                return
+                if isinstance(exc, StravaRateLimitedError) and budget is not None:
+                    progress.resets_at = budget.resume_after_rate_limit(exc.reading)
+                break
+            except ActivityFetchFailed as failure:
+                # One bad activity fails alone: note it and go on with the others.
+                if failure.gone:
+                    progress.gone.append(failure)
+                elif failure.transient:
+                    trouble.append(failure)
+                    if len(trouble) >= STRAVA_TROUBLE_STREAK:
+                        # Not these activities' fault: stop, and count none of them against
+                        # their retries; the resume sensor tries again later.
+                        progress.stopped = (
+                            f"Strava failed {len(trouble)} activities in a row ("
+                            + ", ".join(f.request for f in trouble)
+                            + f"; last: {failure.reason}); it seems to be having trouble, so "
+                            "the run stopped."
+                        )
+                        progress.resets_at = next_window(budget.clock.now()) if budget else None
+                        trouble.clear()
+                        return
+                else:
+                    progress.failed.append(failure)
+                continue
+            progress.failed.extend(trouble)
+            trouble.clear()
             progress.done_ids.add(item.activity_id)
             yield bundle
+        progress.failed.extend(trouble)
 
     def _split(name: str, pick_rows):
         @dlt.transformer(data_from=activity_bundles, **table_hints(name))

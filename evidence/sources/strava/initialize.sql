@@ -107,3 +107,17 @@ set variable import_problems_sql = (
 );
 create or replace temp view import_problems as
     select * from query(getvariable('import_problems_sql'));
+
+-- Activities Strava would not give us (a row per activity: the request, its HTTP status and
+-- the reason), exported as site_status.activity_problems by the site asset from the data
+-- folder's activity_problems.sqlite. Empty until that table exists.
+set variable activity_problems_sql = (
+    select case
+        when bool_or(name = 'site_status.activity_problems')
+            then 'select activity_id, start_day, request, http_status, reason, attempts, state, last_seen_at_utc from site_status.activity_problems'
+        else 'select cast(null as bigint) as activity_id, cast(null as date) as start_day, cast(null as varchar) as request, cast(null as integer) as http_status, cast(null as varchar) as reason, cast(null as integer) as attempts, cast(null as varchar) as state, cast(null as timestamp) as last_seen_at_utc where false'
+    end
+    from relations
+);
+create or replace temp view activity_problems as
+    select * from query(getvariable('activity_problems_sql'));

@@ -8,10 +8,12 @@ from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.status import (
     data_status,
     import_problems,
+    write_activity_problems,
     write_data_status,
     write_import_problems,
 )
 from strava_datastack.site.build import build_site
+from strava_datastack.strava.problems import list_activity_problems
 
 MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
 
@@ -49,6 +51,8 @@ def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     write_data_status(build_input, status)
     problems = import_problems()
     write_import_problems(build_input, problems)
+    activity_problems = list_activity_problems()
+    write_activity_problems(build_input, activity_problems)
     build = build_site(build_input, paths.site_dir(), log=context.log.info)
     return dg.MaterializeResult(
         metadata={
@@ -60,5 +64,6 @@ def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "how_to_serve": "uv run strava-datastack serve",
             "partitions_missing": status.partitions_missing,
             "import_problems": len(problems),
+            "activity_problems": len(activity_problems),
         }
     )

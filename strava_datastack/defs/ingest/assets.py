@@ -1,7 +1,7 @@
 """Strava → DuckDB: the daily-partitioned dlt assets, spending Strava's budget on purpose."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, time, timedelta
 from typing import Any
 
 import dagster as dg
@@ -70,7 +70,12 @@ def strava_ingest(
     )
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
     row_counts, warehouse = load.row_counts, paths.warehouse_path()
-    complete_days = plan.complete_days(progress.done_ids)
+    # A day with an activity that failed this run is not reported: later runs try it again,
+    # unless this was its last try (then it needs the user's attention and its day is reported).
+    retrying = [p for p in load.problems if not p.settled]
+    given_up = {p.activity_id for p in load.problems if p.settled}
+    complete_days = plan.complete_days(progress.done_ids | given_up)
+    incomplete = progress.stopped is not None or bool(retrying)
     metadata = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -78,6 +83,8 @@ def strava_ingest(
         "strava_requests": client.request_log.requests,
         "activities_in_window": plan.activity_count,
         "activities_fetched": len(progress.done_ids),
+        "activities_failed": len(progress.failed),
+        "activities_gone": len(progress.gone),
         "days_complete": len(complete_days),
         "days_in_window": len(plan.days),
     }
@@ -85,7 +92,7 @@ def strava_ingest(
         table = key.path[-1]
         table_metadata = {**metadata, "rows_loaded": row_counts.get(table, 0)}
         table_metadata["dagster/table_name"] = f"{DATASET_NAME}.{table}"
-        if progress.stopped is None:
+        if not incomplete:
             yield dg.MaterializeResult(asset_key=key, metadata=table_metadata)
         else:
             for day in complete_days:
@@ -93,15 +100,38 @@ def strava_ingest(
                     asset_key=key, partition=day.isoformat(), metadata=table_metadata
                 )
 
-    if progress.stopped is not None:
-        remaining = len(plan.days) - len(complete_days)
-        resume_after = progress.resets_at or budget.resets_at()
-        context.instance.add_run_tags(
-            context.run.run_id,
-            {run_tags.BUDGET_STOPPED: "true", run_tags.RESUME_AFTER: resume_after.isoformat()},
+    if not incomplete:
+        return
+    loaded = f"Loaded {len(complete_days)} of {len(plan.days)} days"
+    if progress.stopped is None:
+        failing = sorted({p.day for p in retrying})
+        note = (
+            f"{loaded}; the range is incomplete: {len(retrying)} activities failed "
+            f"(named above, and listed on the Data status page), so their days "
+            f"({', '.join(d.isoformat() for d in failing)}) stay unreported until a later run "
+            "covering them loads them."
         )
-        context.log.warning(
-            f"{progress.stopped} Loaded {len(progress.done_ids)} activities; {len(complete_days)} "
-            f"of {len(plan.days)} days are complete and reported, {remaining} remain. The resume "
-            f"sensor continues this range after {resume_after:%Y-%m-%d %H:%M} UTC."
-        )
+        context.instance.add_run_tags(context.run.run_id, {run_tags.RANGE_INCOMPLETE: note})
+        context.log.warning(note)
+        # Failing the run is what makes `dagster asset materialize` exit nonzero; the days above
+        # are reported all the same, and the dbt models wait for a complete range either way.
+        raise dg.Failure(description=note)
+    resume_after = progress.resets_at or budget.resets_at()
+    at_midnight = resume_after.astimezone(UTC).time() == time(0)
+    when = "Strava's daily budget resets" if at_midnight else "the next 15-minute window opens"
+    failed = f" ({len(retrying)} activities failed, named above)" if retrying else ""
+    note = (
+        f"{progress.stopped} Fetched {len(progress.done_ids)} activities{failed}. {loaded}; the "
+        f"range is incomplete: the rest resumes at {resume_after:%Y-%m-%d %H:%M} UTC when "
+        f"{when} (the resume sensor continues this range then)."
+    )
+    context.instance.add_run_tags(
+        context.run.run_id,
+        {
+            run_tags.BUDGET_STOPPED: "true",
+            run_tags.RESUME_AFTER: resume_after.isoformat(),
+            run_tags.RANGE_INCOMPLETE: note,
+        },
+    )
+    context.log.warning(note)
+    raise dg.Failure(description=note)

@@ -16,6 +16,7 @@ from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
 from strava_datastack.strava.client import StravaClient
 from strava_datastack.strava.plan import IngestPlan, make_plan, read_warehouse_state
+from strava_datastack.strava.problems import ActivityProblem, ActivityProblemLedger
 from strava_datastack.strava.settings import build_client
 from strava_datastack.strava.source import (
     FetchProgress,
@@ -51,6 +52,8 @@ class WindowLoad:
     client: StravaClient
     budget: RequestBudget
     row_counts: dict[str, int]
+    # Activities of the window that failed or were gone in this run, as the ledger now has them.
+    problems: list[ActivityProblem]
 
 
 def load_window(
@@ -102,6 +105,17 @@ def load_window(
     if known_only:
         known = {row["id"] for row in state.stored_summaries}
         plan.work = [item for item in plan.work if item.activity_id in known]
+    problem_ledger = ActivityProblemLedger()
+    # Given up on (after their retries) or gone from Strava: not asked for again, and their days
+    # complete without them, until their summary changes.
+    settled = problem_ledger.settled_ids({item.activity_id: item.fingerprint for item in plan.work})
+    if settled:
+        plan.work = [item for item in plan.work if item.activity_id not in settled]
+        log(
+            f"{len(settled)} activities of this window are skipped, as the last runs left them "
+            f"(deleted or private on Strava, or failing and needing your attention): "
+            f"{', '.join(str(i) for i in sorted(settled))}."
+        )
     listing = "listing reused" if plan.listing_reused else f"{plan.list_requests} list requests"
     deleted = f", {plan.deleted} no longer on Strava (flagged deleted)" if plan.deleted else ""
     log(
@@ -125,6 +139,22 @@ def load_window(
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
     load_info = pipeline.run(source)
     load_info.raise_on_failed_jobs()
+    # Only now that the load is committed: what loaded is no problem any more.
+    problem_ledger.clear(progress.done_ids)
+    problems = []
+    for failure in progress.gone + progress.failed:
+        item, when = failure.item, clock.now()
+        if failure.gone:
+            problem = problem_ledger.record_gone(
+                item.activity_id, item.day, item.fingerprint, failure.request, when
+            )
+        else:
+            problem = problem_ledger.record_failure(
+                item.activity_id, item.day, item.fingerprint, failure.request, failure.status,
+                failure.reason, when,
+            )  # fmt: skip
+        problems.append(problem)
+        log(problem.describe())
     log(
         f"Strava requests: {client.request_log.requests} ("
         + ", ".join(f"{k}: {v}" for k, v in sorted(client.request_log.by_endpoint.items()))
@@ -136,4 +166,5 @@ def load_window(
         client=client,
         budget=budget,
         row_counts=dict(pipeline.last_trace.last_normalize_info.row_counts),
+        problems=problems,
     )
