@@ -5,7 +5,7 @@
 
     Expands to CTEs ending in `one_hz_grid` (activity_id, elapsed_s, since_start_s, watts,
     distance_m): one row per second from an activity's first sample to its last, read from the
-    CTE named `samples` (activity_id, elapsed_s, watts, distance_m).
+    CTE named `source` (activity_id, elapsed_s, watts, distance_m).
     - Activities recorded every second without gaps are used as they are.
     - Otherwise (smart recording, auto-pause, dropouts) a second between two samples takes
       * the previous sample's power when the gap between them is at most 10 s (smart recording
@@ -15,7 +15,7 @@
     - Power is 0 W where a power recording has no value (a dropout), NULL throughout an
       activity without power.
 -#}
-{% macro one_hz_grid(max_held_gap_s=10) %}
+{% macro one_hz_grid(source='samples', max_held_gap_s=10) %}
 
 grid_shape as (
 
@@ -26,7 +26,7 @@ grid_shape as (
         count(watts) > 0 as has_power,
         count(*) = max(elapsed_s) - min(elapsed_s) + 1 as is_regular_1hz
 
-    from samples
+    from {{ source }} as samples
     group by activity_id
 
 ),
@@ -39,7 +39,7 @@ grid_regular as (
         case when grid_shape.has_power then coalesce(samples.watts, 0) end as watts,
         samples.distance_m
 
-    from samples
+    from {{ source }} as samples
     inner join grid_shape on samples.activity_id = grid_shape.activity_id
     where grid_shape.is_regular_1hz
 
@@ -48,7 +48,7 @@ grid_regular as (
 grid_irregular_samples as (
 
     select samples.*, grid_shape.has_power
-    from samples
+    from {{ source }} as samples
     inner join grid_shape on samples.activity_id = grid_shape.activity_id
     where not grid_shape.is_regular_1hz
 

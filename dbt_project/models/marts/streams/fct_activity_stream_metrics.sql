@@ -19,7 +19,16 @@ samples as (
 
 ),
 
-{{ one_hz_grid() }},
+power_samples as (
+
+    -- the grid is only needed for normalized power: activities with a power stream
+    select activity_id, elapsed_s, watts, distance_m
+    from samples
+    where activity_id in (select activity_id from samples where watts is not null)
+
+),
+
+{{ one_hz_grid('power_samples') }},
 
 power_30s as (
 
