@@ -71,6 +71,7 @@ MARTS = {
     "marts/dim_athlete",
     "marts/dim_calendar",
     "marts/dim_gear",
+    "marts/dim_training_thresholds",
     "marts/fct_activities",
     "marts/fct_activity_laps",
     "marts/fct_activity_mean_max",

@@ -425,6 +425,44 @@ def test_a_two_hour_ride_has_a_sample_per_second(shared_emu):
     assert len(streams["time"]) > 7000
 
 
+def _best_average(values: list[int], seconds: int) -> float:
+    best = window = sum(values[:seconds])
+    for i in range(seconds, len(values)):
+        window += values[i] - values[i - seconds]
+        best = max(best, window)
+    return best / seconds
+
+
+def test_the_athlete_rides_like_an_athlete(shared_emu):
+    """A power-duration curve of the critical-power shape with sprints (FTP 265 W), trainer rides
+    whose speed follows their power, and stops: mostly recorded (stopped samples), the odd one a
+    recording gap, across which the time stream jumps and the summary still agrees."""
+    athlete = shared_emu.athlete
+    year = [a for a in athlete.visible(shared_emu.clock.now()) if not a["manual"]][-400:]
+    rides = [a for a in year if a.get("device_watts")]
+    best = dict.fromkeys((5, 60, 300, 1200, 3600), 0.0)
+    for ride in rides:
+        watts = athlete.streams(ride["id"])["watts"]
+        for seconds in best:
+            if len(watts) >= seconds:
+                best[seconds] = max(best[seconds], _best_average(watts, seconds))
+    assert best[5] > 800 and 400 < best[60] < 550 and 280 < best[300] < 340
+    assert 0.93 * athlete.ftp < best[3600] < best[1200] < 1.1 * athlete.ftp
+    trainer_speeds = {a["average_speed"] for a in year if a["trainer"]}
+    assert len(trainer_speeds) > 5
+    gaps = 0
+    for summary in year[-150:]:
+        streams = athlete.streams(summary["id"])
+        time_stream = streams["time"]
+        if time_stream[-1] + 1 == len(time_stream):
+            continue
+        gaps += 1
+        assert all(t < u for t, u in pairwise(time_stream))
+        wrapped = {key: {"data": values} for key, values in streams.items()}
+        _check_streams_match_summary(shared_emu, summary, wrapped)
+    assert 0 < gaps < 50
+
+
 def test_stats_count_only_everyone(shared_emu):
     api = _session(shared_emu)
     stats = _get(api, shared_emu, f"athletes/{shared_emu.athlete.athlete_id}/stats").json()

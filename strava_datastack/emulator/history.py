@@ -241,11 +241,12 @@ def _activity(seed, index, day, kind, athlete_id, bikes, shoes):  # noqa: C901 -
     elif kind == "trainer":
         base_kind, sport = "trainer", "Ride"
         minutes = rng.choice((45, 60, 60, 75, 90))
-        speed, hr, cadence = 8.6, 140, rng.uniform(88, 94)
+        watts = 265 * rng.uniform(0.68, 0.8)
+        # virtual speed from power (cube root: air drag), 31 km/h at 200 W
+        speed, hr, cadence = 8.6 * (watts / 200) ** (1 / 3), 140, rng.uniform(88, 94)
         distance = minutes * 60 * speed * rng.uniform(0.97, 1.0)
         pause_p, workout_type, gear_id = 0.01, 10, bikes["trainer"]
         sensors = Sensors(False, False, True, True, True, True)  # head unit reads room temp
-        watts = 265 * rng.uniform(0.68, 0.8)
         temp = rng.randint(18, 23)
         device = "Garmin Edge 530"
         start = None

@@ -12,7 +12,9 @@ Sample model: samples ``i = 0..E`` one second apart (``E`` = elapsed time). Cont
 ``xs[0] = 0 < xs[1] < ... < xs[-1] = E`` split them into cells ``[xs[k], xs[k+1])``, each moving
 or stopped; the last sample belongs to the last (moving) cell and sample 0 is always stopped, as
 on a real device. Inside a cell every channel is the linear interpolation ``lin`` between the
-cell's two control values.
+cell's two control values. Most stops are recorded (stopped samples, as a watch without
+auto-pause writes them); the odd one is a recording gap (auto-pause): its samples are left out of
+every stream, so the time stream jumps across it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Plan:
     spec: Spec
     xs: tuple[int, ...]
     moving: tuple[bool, ...]
+    gap: tuple[bool, ...]  # per cell: a stop the device did not record (auto-pause)
     speed: tuple[float, ...]
     alt_dm: tuple[int, ...] | None
     hr: tuple[float, ...] | None
@@ -104,7 +107,9 @@ class Plan:
 
     @property
     def samples(self) -> int:
-        return self.xs[-1] + 1
+        """Recorded samples: one per second, except inside recording gaps."""
+        missing = sum(b - a for (a, b), g in zip(pairwise(self.xs), self.gap, strict=True) if g)
+        return self.xs[-1] + 1 - missing
 
     @property
     def moving_time(self) -> int:
@@ -141,6 +146,19 @@ def _round_half_up(value: float) -> int:
 
 
 CELL_SECONDS = {"swim": (20, 50), "ride": (40, 120), "hike": (60, 150)}
+
+# The athlete's power-duration relation (FTP 265 W): sustained efforts follow the critical-power
+# model P(d) = CP + W' / d (1 min ~460 W, 5 min ~300 W, 20 min ~270 W, 60 min ~265 W = FTP);
+# sprints are neuromuscular, above what W' alone allows (5 s ~900 W). Rides with power carry
+# some of these efforts, so the mean-maximal curve the demo shows has the shape of a real one.
+CRITICAL_POWER_W = 262.0
+W_PRIME_J = 12_000.0
+SPRINT_PEAK_W = 950.0
+EFFORT_SECONDS = (60, 300, 1200, 3600)
+EFFORT_WEIGHTS = (2, 3, 3, 2)
+SPRINT_P = 0.04  # chance of a sprint after each ordinary moving cell of a ride with power
+EFFORT_P = 0.6  # chance that a ride with power has one sustained hard effort
+GAP_P = 0.03  # chance that a stop is not recorded (auto-pause) but leaves a gap
 PAUSE_SECONDS = {"swim": (10, 40), "run": (5, 60), "walk": (10, 90), "hike": (30, 300)}
 
 
@@ -149,18 +167,47 @@ def build_plan(spec: Spec) -> Plan:
     rng = rng_for(spec.seed, "plan", spec.index)
     moving_target = max(60, round(spec.distance / spec.speed))
 
-    xs, moving = [0, 1], [False]
+    xs, moving, gap = [0, 1], [False], [False]
+    # Power an effort holds at each control point (None: the ride's ordinary power).
+    targets: list[float | None] = [None, None]
     lo, hi = CELL_SECONDS.get(spec.kind, (30, 90))
     p_lo, p_hi = PAUSE_SECONDS.get(spec.kind, (10, 120))
+    efforts = spec.sensors.power and spec.kind in ("ride", "trainer")
+    effort_at = -1
+    if efforts and rng.random() < EFFORT_P:
+        seconds = rng.choices(EFFORT_SECONDS, EFFORT_WEIGHTS)[0]
+        if seconds * 1.5 < moving_target:
+            effort_at = _randint(rng, (moving_target - seconds) // 5, moving_target - seconds - 60)
+            effort_seconds = seconds
     done = 0
-    while done < moving_target - 1:
-        length = min(_randint(rng, lo, hi), moving_target - 1 - done)
+
+    def append(length: int, is_moving: bool, target: float | None, unrecorded=False) -> None:
         xs.append(xs[-1] + length)
-        moving.append(True)
+        moving.append(is_moving)
+        gap.append(unrecorded)
+        targets.append(target)
+
+    while done < moving_target - 1:
+        if 0 <= effort_at <= done:
+            # a sustained effort: ramp up in 1 s, hold for its duration, ease off over 5 s
+            power = (CRITICAL_POWER_W + W_PRIME_J / effort_seconds) * rng.uniform(0.92, 1.0)
+            cells = [1] + [60] * (effort_seconds // 60) + [5]
+            for n, length in enumerate(cells):
+                append(length, True, None if n == len(cells) - 1 else power)
+            done += sum(cells)
+            effort_at = -1
+            continue
+        length = min(_randint(rng, lo, hi), moving_target - 1 - done)
+        append(length, True, None)
         done += length
+        if efforts and done + 30 < moving_target - 1 and rng.random() < SPRINT_P:
+            # a sprint: 1 s to the peak, 8 s fading to 80 % of it, 3 s back to ordinary power
+            peak = SPRINT_PEAK_W * rng.uniform(0.85, 1.0)
+            for length, target in ((1, peak), (8, 0.8 * peak), (3, None)):
+                append(length, True, target)
+            done += 12
         if done < moving_target - 1 and rng.random() < spec.pause_p:
-            xs.append(xs[-1] + _randint(rng, p_lo, p_hi))
-            moving.append(False)
+            append(_randint(rng, p_lo, p_hi), False, None, rng.random() < GAP_P)
     n_points = len(xs)
 
     # Progress through the route at each control point (moving share), used to shape terrain.
@@ -171,12 +218,16 @@ def build_plan(spec: Spec) -> Plan:
         progress[k] = acc / moving_target
 
     alt_dm = _altitude(spec, rng, progress, moving) if spec.sensors.altitude else None
-    speed = _speed(spec, rng, xs, moving, alt_dm)
-    hr = _heartrate(spec, rng, xs, moving, alt_dm, progress) if spec.sensors.heartrate else None
+    watts = _watts(spec, rng, xs, moving, alt_dm, targets) if spec.sensors.power else None
+    speed = _speed(spec, rng, xs, moving, alt_dm, watts, targets)
+    hr = (
+        _heartrate(spec, rng, xs, moving, alt_dm, watts, targets)
+        if spec.sensors.heartrate
+        else None
+    )
     cadence = (
         [max(1.0, spec.cadence + _noise(rng, 2.0)) for _ in xs] if spec.sensors.cadence else None
     )
-    watts = _watts(spec, rng, xs, moving, alt_dm) if spec.sensors.power else None
     knots = _knots(spec, rng) if spec.sensors.gps and spec.start else None
 
     def sums(values: list[float] | None, moving_only: bool) -> tuple[int, int]:
@@ -184,7 +235,7 @@ def build_plan(spec: Spec) -> Plan:
             return 0, 0
         total, peak = values[-1], values[-1]
         for k in range(n_points - 1):
-            if moving_only and not moving[k]:
+            if gap[k] or (moving_only and not moving[k]):
                 continue
             length = xs[k + 1] - xs[k]
             total += _cell_sum(values[k], values[k + 1], length)
@@ -198,6 +249,7 @@ def build_plan(spec: Spec) -> Plan:
         spec=spec,
         xs=tuple(xs),
         moving=tuple(moving),
+        gap=tuple(gap),
         speed=tuple(speed),
         alt_dm=tuple(alt_dm) if alt_dm is not None else None,
         hr=tuple(hr) if hr is not None else None,
@@ -229,13 +281,17 @@ def _altitude(spec: Spec, rng, progress: list[float], moving: list[bool]) -> lis
     return alt
 
 
-def _speed(spec: Spec, rng, xs: list[int], moving: list[bool], alt_dm) -> list[float]:
+def _speed(spec: Spec, rng, xs, moving, alt_dm, watts, targets) -> list[float]:
     raw = []
     for k in range(len(xs)):
         factor = 1 + _noise(rng, 0.06)
         if alt_dm is not None and k + 1 < len(xs) and moving[k]:
             grade = (alt_dm[k + 1] - alt_dm[k]) / 10 / (spec.speed * (xs[k + 1] - xs[k]))
             factor *= 1 - 4 * grade if spec.kind != "ride" else 1 - 8 * grade
+        if watts is not None and (spec.kind == "trainer" or targets[k] is not None):
+            # speed grows with the cube root of power (air drag); a trainer's speed is virtual,
+            # computed from power alone
+            factor *= (max(watts[k], 1.0) / spec.watts) ** (1 / 3)
         raw.append(spec.speed * min(1.6, max(0.35, factor)))
     # Scale so the summed 1 Hz speeds (the distance stream) land exactly on the target.
     total = raw[-1] + sum(
@@ -245,30 +301,40 @@ def _speed(spec: Spec, rng, xs: list[int], moving: list[bool], alt_dm) -> list[f
     return [v * scale for v in raw]
 
 
-def _heartrate(spec: Spec, rng, xs, moving, alt_dm, progress) -> list[float]:
+def _heartrate(spec: Spec, rng, xs, moving, alt_dm, watts, targets) -> list[float]:
     rest = 62.0
     out = []
     for k, t in enumerate(xs):
         warm = 1 - math.exp(-t / 240)
-        value = rest + 30 + (spec.hr - rest - 30) * warm + 6 * progress[k] + _noise(rng, 2.5)
+        # cardiac drift: about 5 bpm per hour at the same effort
+        drift = min(15.0, 5.0 * t / 3600)
+        value = rest + 30 + (spec.hr - rest - 30) * warm + drift + _noise(rng, 2.5)
         if alt_dm is not None and k + 1 < len(xs) and moving[k]:
             value += 0.08 * (alt_dm[k + 1] - alt_dm[k])
+        if watts is not None and targets[k] is not None:
+            # working hard: heart rate follows with a lag of about a minute, so a sprint barely
+            # moves it and a sustained effort lifts it fully
+            lag = min(1.0, (xs[k] - xs[k - 1]) / 60)
+            value += lag * min(25.0, 20.0 * (watts[k] / spec.watts - 1))
         if k > 0 and not moving[k - 1]:
             value -= min(25.0, 0.4 * (xs[k] - xs[k - 1]))  # recovering during a stop
         out.append(min(196.0, max(rest, value)))
     return out
 
 
-def _watts(spec: Spec, rng, xs, moving, alt_dm) -> list[float]:
+def _watts(spec: Spec, rng, xs, moving, alt_dm, targets) -> list[float]:
     out = []
     for k in range(len(xs)):
+        if targets[k] is not None:
+            out.append(targets[k] * (1 + _noise(rng, 0.02)))
+            continue
         value = spec.watts * (1 + _noise(rng, 0.12))
         if spec.kind == "trainer":
             value *= 1.25 if (k // 4) % 3 == 2 else 0.95  # structured intervals
         if alt_dm is not None and k + 1 < len(xs) and moving[k]:
             grade = (alt_dm[k + 1] - alt_dm[k]) / 10 / (spec.speed * (xs[k + 1] - xs[k]))
             value *= 1 + 6 * grade
-        out.append(min(spec.watts * 3, max(0.0, value)))
+        out.append(min(spec.watts * 2, max(0.0, value)))
     return out
 
 
@@ -322,12 +388,20 @@ def aggregates(plan: Plan) -> dict[str, object]:
     if plan.cadence is not None:
         out["average_cadence"] = round(plan.cadence_sum / m, 1)
     if plan.watts is not None:
-        # Weighted (normalised) power is modelled from the control points, not the stream.
-        # One more control point than cells: the final point has no cell of its own.
-        fourth = [w**4 for w, mv in zip(plan.watts, moving, strict=False) if mv] or [0.0]
+        # Weighted (normalised) power is modelled from the control points, not the stream: the
+        # 4th-power mean over the moving cells, each weighted by its length (a 9 s sprint
+        # weighs less than a 2 min cell).
+        w = plan.watts
+        cells = [
+            (b - a, (w[k] ** 4 + w[k + 1] ** 4) / 2)
+            for k, ((a, b), mv) in enumerate(zip(pairwise(xs), moving, strict=True))
+            if mv
+        ]
+        seconds = sum(length for length, _ in cells) or 1
+        fourth = sum(length * value for length, value in cells) / seconds
         out["average_watts"] = round(plan.watts_sum / m, 1)
         out["max_watts"] = plan.watts_max
-        out["weighted_average_watts"] = round((sum(fourth) / len(fourth)) ** 0.25)
+        out["weighted_average_watts"] = round(fourth**0.25)
         out["kilojoules"] = round(plan.watts_sum / 1000, 1)
     if spec.sensors.temp:
         out["average_temp"] = spec.temp

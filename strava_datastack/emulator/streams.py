@@ -31,35 +31,39 @@ def expand(plan: Plan) -> dict[str, list]:
     loop), which makes a 5-year export archive (~6.6 million samples) affordable.
 
     Returns:
-        Lists of equal length (``plan.samples``); types a recording lacks are absent, as in
-        Strava's response where missing streams are simply omitted.
+        Lists of equal length (``plan.samples``: a recording gap has no samples, so ``time``
+        jumps across it); types a recording lacks are absent, as in Strava's response where
+        missing streams are simply omitted.
     """
-    spec, n = plan.spec, plan.samples
+    spec, full = plan.spec, plan.elapsed + 1  # every second, recording gaps included
     xs = np.asarray(plan.xs, dtype=np.int64)
     lengths = np.diff(xs)
-    cell = np.repeat(np.arange(len(lengths)), lengths)  # the cell of samples 0 .. n-2
-    offset = np.arange(n - 1) - xs[:-1][cell]
+    cell = np.repeat(np.arange(len(lengths)), lengths)  # the cell of samples 0 .. E-1
+    offset = np.arange(full - 1) - xs[:-1][cell]
     length = lengths[cell]
     moving_cell = np.asarray(plan.moving, dtype=bool)[cell]
+    # the samples the device recorded: all but those inside a gap (auto-pause)
+    kept = np.append(~np.asarray(plan.gap, dtype=bool)[cell], True)
 
     def lin_samples(values) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64)
         y0, y1 = v[cell], v[cell + 1]
         return y0 + (y1 - y0) * offset / length  # as ``lin``: y0 + (y1 - y0) * j / length
 
-    moving = np.append(moving_cell, True)
+    moving_full = np.append(moving_cell, True)
     velocity = np.append(np.where(moving_cell, lin_samples(plan.speed), 0.0), plan.speed[-1])
-    distance_raw = np.cumsum(velocity)  # sequential, like ``total += v``
+    distance_raw = np.cumsum(velocity)[kept]  # sequential, like ``total += v``
     distance = _round(distance_raw, 1)
     distance[-1] = round(spec.distance, 1)  # exact by construction; guard float drift
+    moving = moving_full[kept]
 
-    out: dict[str, list] = {"time": list(range(n)), "distance": distance}
+    out: dict[str, list] = {"time": np.flatnonzero(kept).tolist(), "distance": distance}
 
     def interpolate_int(values, moving_only: bool) -> np.ndarray:
         ints = np.floor(lin_samples(values) + 0.5)
         if moving_only:
             ints = np.where(moving_cell, ints, 0.0)
-        return np.append(ints, math.floor(values[-1] + 0.5)).astype(np.int64)
+        return np.append(ints, math.floor(values[-1] + 0.5)).astype(np.int64)[kept]
 
     altitude = None
     if plan.alt_dm is not None:
@@ -67,8 +71,9 @@ def expand(plan: Plan) -> dict[str, list]:
         out["altitude"] = altitude.tolist()
     if plan.knots is not None:
         out["latlng"] = _latlng(plan.knots, distance_raw, spec.distance)
-    out["velocity_smooth"] = _round(velocity, 3)
+    out["velocity_smooth"] = _round(velocity[kept], 3)
     moving_indices = np.flatnonzero(moving).tolist()
+    n = len(moving)
     if plan.hr is not None:
         hr = interpolate_int(plan.hr, moving_only=False).tolist()
         _enforce_sum(hr, plan.hr_sum, range(n), low=40)

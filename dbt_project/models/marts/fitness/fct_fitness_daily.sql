@@ -2,7 +2,10 @@
     Fitness, fatigue and form for every calendar day from the first day with training to
     `as_of_date` (default today; later if activities are dated later), rest days included:
     CTL_t = CTL_(t-1) + (load_t - CTL_(t-1)) / 42, ATL likewise over 7 days, both starting at 0
-    the day before the first training day; TSB = CTL - ATL (same day).
+    the day before the first training day. Form as TrainingPeaks shows it: TSB_t = CTL_(t-1) -
+    ATL_(t-1), yesterday's fitness minus yesterday's fatigue, so today's training does not
+    change today's form. CTL needs about 42 days to mean anything: days_of_history says how many
+    days it has had (1 on the first training day), and is_ctl_established whether that is 42.
 -#}
 
 with recursive
@@ -96,7 +99,10 @@ final as (
         round(ewma.training_load, 2) as training_load,
         round(ewma.ctl, 2) as ctl,
         round(ewma.atl, 2) as atl,
-        round(ewma.ctl - ewma.atl, 2) as tsb
+        -- yesterday's CTL - ATL; both are 0 before the first day
+        round(coalesce(lag(ewma.ctl - ewma.atl) over (order by ewma.day_number), 0), 2) as tsb,
+        ewma.day_number as days_of_history,
+        ewma.day_number >= 42 as is_ctl_established
 
     from ewma
     inner join series on ewma.day_number = series.day_number

@@ -15,10 +15,9 @@
     window of that many seconds and the most distance covered in that many seconds (as speed and
     pace). A duration only counts when the activity is that long.
 
-    Computed on a 1 Hz grid, so windows are row offsets (fast lag() over running sums, not range
-    frames): activities recorded at 1 Hz without gaps are used as they are; others (smart
-    recording, pauses) are resampled: power held from the previous sample, 0 W inside pauses
-    (gaps over 10 s), distance interpolated linearly.
+    Computed on the 1 Hz grid of macro one_hz_grid (the same resampling as normalized power: power
+    held across gaps up to 10 s, 0 W across longer ones, distance interpolated), so windows are
+    row offsets (fast lag() over running sums, not range frames).
 #}
 
 {%- set durations = mean_max_durations() %}
@@ -33,82 +32,7 @@ samples as (
 
 ),
 
-shape as (
-
-    select
-        activity_id,
-        count(*) as sample_count,
-        min(elapsed_s) as first_s,
-        max(elapsed_s) as last_s,
-        count(watts) > 0 as has_power,
-        count(*) = max(elapsed_s) - min(elapsed_s) + 1 as is_regular_1hz
-
-    from samples
-    group by activity_id
-
-),
-
-regular as (
-
-    select samples.activity_id, samples.elapsed_s, samples.watts, samples.distance_m
-    from samples
-    inner join shape on samples.activity_id = shape.activity_id
-    where shape.is_regular_1hz
-
-),
-
-irregular_samples as (
-
-    select samples.*
-    from samples
-    inner join shape on samples.activity_id = shape.activity_id
-    where not shape.is_regular_1hz
-
-),
-
-grid as (
-
-    select
-        activity_id,
-        unnest(generate_series(first_s, last_s)) as elapsed_s
-
-    from shape
-    where not is_regular_1hz
-
-),
-
-resampled as (
-
-    select
-        grid.activity_id,
-        grid.elapsed_s,
-        case
-            when grid.elapsed_s = prev.elapsed_s or nxt.elapsed_s - prev.elapsed_s <= 10
-                then prev.watts
-            when prev.watts is not null
-                then 0
-        end as watts,
-        prev.distance_m + coalesce(
-            (nxt.distance_m - prev.distance_m) * (grid.elapsed_s - prev.elapsed_s)
-            / nullif(nxt.elapsed_s - prev.elapsed_s, 0),
-            0
-        ) as distance_m
-
-    from grid
-    asof inner join irregular_samples as prev
-        on grid.activity_id = prev.activity_id and prev.elapsed_s <= grid.elapsed_s
-    asof left join irregular_samples as nxt
-        on grid.activity_id = nxt.activity_id and nxt.elapsed_s >= grid.elapsed_s
-
-),
-
-dense as (
-
-    select * from regular
-    union all
-    select * from resampled
-
-),
+{{ one_hz_grid() }},
 
 cumulative as (
 
@@ -119,9 +43,9 @@ cumulative as (
         sum(coalesce(watts, 0)) over (
             partition by activity_id order by elapsed_s rows unbounded preceding
         ) as energy_j,
-        row_number() over (partition by activity_id order by elapsed_s) - 1 as since_start_s
+        since_start_s
 
-    from dense
+    from one_hz_grid
 
 ),
 
@@ -148,14 +72,14 @@ best as (
         windowed.activity_id,
         {{ d }} as duration_s,
         case
-            when shape.has_power
+            when grid_shape.has_power
                 then max(case when windowed.since_start_s >= {{ d - 1 }}
                     then windowed.watts_sum_{{ d }} end) / {{ d }}.0
         end as best_avg_watts,
         max(windowed.distance_gain_{{ d }}) / {{ d }}.0 as best_speed_mps
     from windowed
-    inner join shape on windowed.activity_id = shape.activity_id
-    group by windowed.activity_id, shape.has_power
+    inner join grid_shape on windowed.activity_id = grid_shape.activity_id
+    group by windowed.activity_id, grid_shape.has_power
     {{ "union all" if not loop.last }}
     {%- endfor %}
 

@@ -19,16 +19,52 @@ samples as (
 
 ),
 
+power_samples as (
+
+    -- the grid is only needed for normalized power: activities with a power stream
+    select activity_id, elapsed_s, watts, distance_m
+    from samples
+    where activity_id in (select activity_id from samples where watts is not null)
+
+),
+
+{{ one_hz_grid('power_samples') }},
+
+power_30s as (
+
+    -- 30 s rolling average power on the 1 Hz grid, the basis of normalized power
+    select
+        activity_id,
+        since_start_s,
+        avg(watts) over (
+            partition by activity_id order by since_start_s
+            rows between 29 preceding and current row
+        ) as watts_30s
+
+    from one_hz_grid
+    where watts is not null
+
+),
+
+normalized_power as (
+
+    -- 4th root of the mean 4th power of the 30 s rolling average, from the first full 30 s on;
+    -- the grid's seconds are the duration TSS multiplies it with
+    select
+        activity_id,
+        round(power(avg(case when since_start_s >= 29 then power(watts_30s, 4) end), 0.25), 2)
+            as normalized_power_w,
+        count(*) as normalized_power_duration_s
+
+    from power_30s
+    group by activity_id
+
+),
+
 rolling as (
 
     select
         *,
-        elapsed_s - min(elapsed_s) over (partition by activity_id) as since_start_s,
-        -- 30 s rolling average power, the basis of normalized power
-        avg(watts) over (
-            partition by activity_id order by elapsed_s
-            range between 29 preceding and current row
-        ) as watts_30s,
         altitude_m - lag(altitude_m) over (
             partition by activity_id order by sample_index
         ) as altitude_delta_m,
@@ -93,11 +129,6 @@ aggregated as (
         max(heartrate_bpm) as max_heartrate,
         avg(watts) as avg_watts,
         max(watts) as max_watts,
-        -- normalized power: 4th root of the mean 4th power of the 30 s rolling average
-        case
-            when max(since_start_s) >= 29
-                then power(avg(case when since_start_s >= 29 then power(watts_30s, 4) end), 0.25)
-        end as normalized_power_w,
         avg(cadence_rpm) as avg_cadence,
         avg(temperature_c) as avg_temperature_c,
         max(speed_mps) * 3.6 as max_speed_kmh,
@@ -115,11 +146,17 @@ final as (
 
     select
         aggregated.*,
-        aggregated.normalized_power_w / nullif(aggregated.avg_watts, 0) as variability_index,
+        normalized_power.normalized_power_w,
+        case when normalized_power.normalized_power_w is not null
+            then normalized_power.normalized_power_duration_s
+        end as normalized_power_duration_s,
+        normalized_power.normalized_power_w / nullif(aggregated.avg_watts, 0)
+            as variability_index,
         decoupling.aerobic_decoupling_pct
 
     from aggregated
     left join decoupling on aggregated.activity_id = decoupling.activity_id
+    left join normalized_power on aggregated.activity_id = normalized_power.activity_id
 
 )
 

@@ -11,8 +11,10 @@
 -- depends_on: {{ ref('int_activities') }}
 
 {#
-    Time in the athlete's heart-rate and power zones, per activity, from the streams. Every zone
-    of a type gets a row (0 s included) when the activity has that stream. Zones are the athlete's
+    Time in the athlete's heart-rate and power zones, per activity, from the streams. Moving
+    samples only, as Strava counts time in zones (a recording without a moving stream counts
+    every sample). Every zone of a type gets a row (0 s included) when the activity has that
+    stream. Zones are the athlete's
     current ones (Strava keeps no history): a full build applies changed zones to old activities.
 -#}
 
@@ -20,7 +22,11 @@ with
 
 samples as (
 
-    select * from {{ ref('fct_activity_stream_samples') }}
+    select
+        *,
+        coalesce(is_moving, true) as counts_in_zones
+
+    from {{ ref('fct_activity_stream_samples') }}
     where {{ activity_in_run_scope('activity_id') }}
 
 ),
@@ -33,13 +39,15 @@ zones as (
 
 measured as (
 
-    select activity_id, 'heartrate' as zone_type, heartrate_bpm as value, sample_duration_s
+    select
+        activity_id, 'heartrate' as zone_type, heartrate_bpm as value, sample_duration_s,
+        counts_in_zones
     from samples
     where heartrate_bpm is not null
 
     union all
 
-    select activity_id, 'power' as zone_type, watts as value, sample_duration_s
+    select activity_id, 'power' as zone_type, watts as value, sample_duration_s, counts_in_zones
     from samples
     where watts is not null
 
@@ -58,6 +66,7 @@ in_zone as (
         on measured.zone_type = zones.zone_type
         and measured.value >= zones.zone_min
         and (zones.zone_max is null or measured.value < zones.zone_max)
+    where measured.counts_in_zones
     group by measured.activity_id, measured.zone_type, zones.zone
 
 ),
