@@ -11,8 +11,9 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -47,6 +48,38 @@ def ensure_warehouse(path: Path) -> Path:
         con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
         con.execute("DETACH warehouse")
     return path
+
+
+Pipeline = TypeVar("Pipeline")
+
+
+def open_pipeline(
+    make: Callable[[], Pipeline], folder: Path, log: Callable[[str], object] = print
+) -> Pipeline:
+    """Opens a dlt pipeline, rebuilding its local state folder when that cannot be read.
+
+    The warehouse holds the pipeline's state (`_dlt_pipeline_state`), and every run drops the
+    local copy and restores it from there anyway. So a local folder that dlt cannot open (a
+    garbled or truncated state or schema file, the folder replaced by a file) holds nothing that
+    is not in the warehouse: remove it and open again, before the run spends any request.
+
+    Args:
+        make: builds the pipeline (dlt reads the local state while building it).
+        folder: the pipeline's local folder (``<pipelines_dir>/<pipeline_name>``).
+        log: where the repair is reported.
+    """
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 - any failure to read local files means the same
+        log(
+            f"The local dlt state in {folder} could not be read ({type(exc).__name__}); it is "
+            "removed and rebuilt from the warehouse, which keeps the pipeline's state."
+        )
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)
+    else:
+        folder.unlink(missing_ok=True)
+    return make()
 
 
 def snapshot_warehouse(path: Path, snapshot: Path) -> Path:

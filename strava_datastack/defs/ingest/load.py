@@ -23,7 +23,7 @@ from strava_datastack.strava.source import (
     fetch_athlete_data,
     strava_source,
 )
-from strava_datastack.warehouse import ensure_warehouse
+from strava_datastack.warehouse import ensure_warehouse, open_pipeline
 
 PIPELINE_NAME = "strava_datastack"
 DATASET_NAME = "strava"
@@ -76,6 +76,8 @@ def load_window(
             is trusted whole (late uploads of the last days are the daily refresh's to find).
         log: where progress goes (a run's logger in Dagster).
     """
+    # First, so damaged local state is repaired (or fails the run) before any request is spent.
+    pipeline = open_pipeline(strava_pipeline, paths.dlt_pipelines_dir() / PIPELINE_NAME, log)
     clock = budget_clock()
     budget = RequestBudget(
         Ledger(paths.budget_ledger_path()),
@@ -121,7 +123,6 @@ def load_window(
     if tables is not None:
         # Only loaded tables can be chosen; the hidden resources that feed them follow along.
         source = source.with_resources(*[n for n in source.selected_resources if n in tables])
-    pipeline = strava_pipeline()
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
     load_info = pipeline.run(source)
     load_info.raise_on_failed_jobs()

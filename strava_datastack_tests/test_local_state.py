@@ -1,0 +1,86 @@
+"""Damaged local state (dlt's pipeline folder, the token store, the budget ledger) is repaired
+or named in plain words, and a held warehouse lock is waited for, then named."""
+
+import os
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+
+from strava_datastack import paths
+from strava_datastack.defs.ingest import load as ingest_load
+from strava_datastack.defs.ingest.config import IngestConfig
+from strava_datastack.files import load as files_load
+from strava_datastack_tests.helpers import SHARED_EXPORT, table_digest
+
+DAY_START = datetime(2025, 6, 10, tzinfo=UTC)
+DAY_END = datetime(2025, 6, 11, tzinfo=UTC)
+API_TABLES = ["strava.activities", "strava.activity_details", "strava.activity_streams"]
+
+
+def _random_state(folder):
+    (folder / "state.json").write_bytes(os.urandom(300))
+
+
+def _truncated_state(folder):
+    state = folder / "state.json"
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+
+
+def _schema_that_does_not_parse(folder):
+    for schema in (folder / "schemas").glob("*.schema.json"):
+        schema.write_text('{"version": 3, "tables": {"activities": ')
+
+
+def _folder_replaced_by_a_file(folder):
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+
+
+DAMAGE = [_random_state, _truncated_state, _schema_that_does_not_parse, _folder_replaced_by_a_file]
+
+
+def _load_day(lines: list[str]):
+    return ingest_load.load_window(DAY_START, DAY_END, IngestConfig(), log=lines.append)
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__.strip("_"))
+def test_damaged_api_pipeline_state_is_rebuilt_without_extra_requests(strava_env, damage):
+    _load_day([])
+    warehouse = paths.warehouse_path()
+    before = {table: table_digest(warehouse, table) for table in API_TABLES}
+    used = strava_env.usage()["total_requests"]
+    _load_day([])  # an ordinary rerun of the day, for the requests it costs
+    normal_cost = strava_env.usage()["total_requests"] - used
+    folder = paths.dlt_pipelines_dir() / ingest_load.PIPELINE_NAME
+
+    damage(folder)
+    lines: list[str] = []
+    used = strava_env.usage()["total_requests"]
+    result = _load_day(lines)
+
+    assert strava_env.usage()["total_requests"] - used == normal_cost
+    assert any("could not be read" in line and "rebuilt from the warehouse" in line
+               for line in lines), lines
+    assert result.plan.activity_count > 0
+    assert {table: table_digest(warehouse, table) for table in API_TABLES} == before
+    assert (folder / "state.json").is_file(), "the local state is whole again"
+    _load_day([])  # and the run after that is an ordinary one
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=lambda f: f.__name__.strip("_"))
+def test_damaged_import_pipeline_state_is_rebuilt(data_dir, damage):
+    import_dir = paths.import_dir()
+    import_dir.mkdir(parents=True)
+    shutil.copyfile(SHARED_EXPORT / "gpx" / "korita-zbevnica.gpx", import_dir / "korita.gpx")
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)
+    files_load.load_files_window(start, end, log=lambda _: None, workers=1)
+    before = table_digest(paths.warehouse_path(), "files.activities")
+
+    damage(paths.dlt_pipelines_dir() / files_load.PIPELINE_NAME)
+    lines: list[str] = []
+    result = files_load.load_files_window(start, end, log=lines.append, workers=1)
+
+    assert result.activities == 1
+    assert any("rebuilt from the warehouse" in line for line in lines), lines
+    assert table_digest(paths.warehouse_path(), "files.activities") == before
