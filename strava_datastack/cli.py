@@ -89,12 +89,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from strava_datastack.definitions import defs
     from strava_datastack.defs import run_tags
     from strava_datastack.emulator import StravaEmulator
+    from strava_datastack.strava.tokens import TokenStore
     from strava_datastack.warehouse import table_counts
 
     stages = _Stages()
     # Each demo starts a fresh emulator: a refresh token it rotated last time, or the budget it
     # counted, belong to the previous one.
-    paths.token_store_path().unlink(missing_ok=True)
+    TokenStore(paths.token_store_path()).clear()
     paths.budget_ledger_path().unlink(missing_ok=True)
     emulator = StravaEmulator(seed=args.seed).start()
     try:

@@ -1,6 +1,7 @@
 """Damaged local state (dlt's pipeline folder, the token store, the budget ledger) is repaired
 or named in plain words, and a held warehouse lock is waited for, then named."""
 
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -84,3 +85,62 @@ def test_damaged_import_pipeline_state_is_rebuilt(data_dir, damage):
     assert result.activities == 1
     assert any("rebuilt from the warehouse" in line for line in lines), lines
     assert table_digest(paths.warehouse_path(), "files.activities") == before
+
+
+# --- the token store ------------------------------------------------------------------------
+
+TOKEN_DAMAGE = {
+    "empty": b"",
+    "truncated": b'{"replaces": "ab12", "refresh_tok',
+    "random_bytes": bytes(range(256)) * 2,
+    "json_list": b'["refresh_token"]',
+    "null_token": b'{"replaces": "ab12", "refresh_token": null, "generation": 9}',
+}
+
+
+def _log_in_after_expiry(emulator):
+    """A new process logging in once its access token has expired: a real refresh, which the
+    emulator answers with a new refresh token (the one presented stops working)."""
+    from strava_datastack.strava.settings import build_client
+
+    emulator.clock.advance(7 * 3600)
+    return build_client().get("athlete")
+
+
+@pytest.mark.parametrize("damage", TOKEN_DAMAGE.values(), ids=TOKEN_DAMAGE.keys())
+def test_an_unreadable_token_store_is_recovered_from_its_backup(strava_env, damage):
+    _log_in_after_expiry(strava_env)
+    _log_in_after_expiry(strava_env)  # rotated twice: neither older token works any more
+    paths.token_store_path().write_bytes(damage)
+
+    assert _log_in_after_expiry(strava_env)["id"] == strava_env.athlete.athlete_id
+    assert _log_in_after_expiry(strava_env)["id"] == strava_env.athlete.athlete_id
+
+
+def test_a_crash_between_the_two_writes_keeps_the_newer_token(strava_env):
+    _log_in_after_expiry(strava_env)
+    older = paths.token_store_path().read_bytes()
+    _log_in_after_expiry(strava_env)
+    # As if the machine stopped after the backup was written and before the store was.
+    paths.token_store_path().write_bytes(older)
+
+    assert _log_in_after_expiry(strava_env)["id"] == strava_env.athlete.athlete_id
+
+
+def test_a_token_store_lost_with_its_backup_is_named_with_what_to_do(strava_env):
+    from strava_datastack.strava.tokens import TokenStore, TokenStoreError
+
+    _log_in_after_expiry(strava_env)
+    store = TokenStore(paths.token_store_path())
+    stored = json.loads(store.path.read_text())["refresh_token"]
+    secrets = [strava_env.initial_refresh_token, stored]
+    store.path.write_bytes(TOKEN_DAMAGE["truncated"])
+    store.backup_path.write_bytes(b"")
+
+    with pytest.raises(TokenStoreError) as raised:
+        _log_in_after_expiry(strava_env)
+    message = str(raised.value)
+    assert str(store.path) in message and "Authorize the application again" in message
+    assert "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN" in message
+    assert not any(secret in message for secret in secrets)
+    assert strava_env.tokens.refreshes == 1, "no refresh is tried with a rotated-out token"
