@@ -144,3 +144,30 @@ def test_a_token_store_lost_with_its_backup_is_named_with_what_to_do(strava_env)
     assert "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN" in message
     assert not any(secret in message for secret in secrets)
     assert strava_env.tokens.refreshes == 1, "no refresh is tried with a rotated-out token"
+
+
+# --- the budget ledger ----------------------------------------------------------------------
+
+LEDGER_DAMAGE = {
+    "json_list": b"[]",
+    "bad_as_of": b'{"read_usage_daily": 5, "as_of": "yesterday at noon"}',
+    "usage_as_text": b'{"read_usage_daily": "12", "as_of": "2025-07-01T11:00:00+00:00"}',
+    "limit_as_text": b'{"read_limit_daily": "lots"}',
+    "random_bytes": bytes(range(256)),
+}
+
+
+@pytest.mark.parametrize("damage", LEDGER_DAMAGE.values(), ids=LEDGER_DAMAGE.keys())
+def test_a_ledger_of_the_wrong_shape_is_reset_and_the_run_goes_on(strava_env, damage):
+    ledger_path = paths.budget_ledger_path()
+    ledger_path.write_bytes(damage)
+    lines: list[str] = []
+
+    result = _load_day(lines)
+
+    assert result.plan.activity_count > 0
+    assert any(str(ledger_path) in line and "next response" in line for line in lines), lines
+    stored = json.loads(ledger_path.read_text())
+    usage = strava_env.usage()
+    assert stored["read_usage_daily"] == usage["read_daily"], "the headers set it right"
+    assert stored["read_limit_daily"] == strava_env.limiter.limits()["read"][1]
