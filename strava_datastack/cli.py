@@ -187,7 +187,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"Activities loaded: {marts.get('fct_activities', 0)}")
     print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
-    print(f"Warehouse: {paths.warehouse_path()}  (read the copy: duckdb -readonly {snapshot})")
+    print(
+        f"Warehouse: {paths.warehouse_path()}  (runs write it: read the snapshot copy instead,"
+        f" which never blocks them)\n           duckdb -readonly {snapshot}"
+    )
     print(f"Site:      {paths.site_dir()}")
     print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
     print(

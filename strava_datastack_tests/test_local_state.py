@@ -4,6 +4,8 @@ or named in plain words, and a held warehouse lock is waited for, then named."""
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +14,7 @@ from strava_datastack import paths
 from strava_datastack.defs.ingest import load as ingest_load
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.files import load as files_load
+from strava_datastack.warehouse import LOCK_TIMEOUT_ENV, WarehouseLockedError
 from strava_datastack_tests.helpers import SHARED_EXPORT, table_digest
 
 DAY_START = datetime(2025, 6, 10, tzinfo=UTC)
@@ -171,3 +174,54 @@ def test_a_ledger_of_the_wrong_shape_is_reset_and_the_run_goes_on(strava_env, da
     usage = strava_env.usage()
     assert stored["read_usage_daily"] == usage["read_daily"], "the headers set it right"
     assert stored["read_limit_daily"] == strava_env.limiter.limits()["read"][1]
+
+
+# --- the warehouse lock ---------------------------------------------------------------------
+
+HOLD_OPEN = (
+    "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+    "time.sleep(float(sys.argv[2]))"
+)
+
+
+def _hold_warehouse_open(seconds: float) -> subprocess.Popen:
+    """Another process with the warehouse open, as a `duckdb` shell left open would have it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(paths.warehouse_path()), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_run_waits_for_a_warehouse_held_open_briefly(strava_env, monkeypatch):
+    _load_day([])
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "120")
+    holder = _hold_warehouse_open(3)
+    try:
+        result = _load_day([])
+        assert holder.poll() is not None, "the run went on only after the other process let go"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.plan.activity_count > 0
+
+
+def test_a_warehouse_held_past_the_timeout_names_the_holder(strava_env, monkeypatch):
+    _load_day([])
+    before = {table: table_digest(paths.warehouse_path(), table) for table in API_TABLES}
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "2")
+    holder = _hold_warehouse_open(120)
+    used = strava_env.usage()["total_requests"]
+    try:
+        with pytest.raises(WarehouseLockedError) as raised:
+            _load_day([])
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(raised.value)
+    assert f"process {holder.pid}" in message
+    assert str(paths.warehouse_snapshot_path()) in message and LOCK_TIMEOUT_ENV in message
+    assert strava_env.usage()["total_requests"] == used, "no request is spent on a failed run"
+    assert {table: table_digest(paths.warehouse_path(), table) for table in API_TABLES} == before

@@ -23,7 +23,7 @@ from strava_datastack.strava.source import (
     fetch_athlete_data,
     strava_source,
 )
-from strava_datastack.warehouse import ensure_warehouse, open_pipeline
+from strava_datastack.warehouse import ensure_warehouse, open_pipeline, wait_until_free
 
 PIPELINE_NAME = "strava_datastack"
 DATASET_NAME = "strava"
@@ -124,6 +124,7 @@ def load_window(
         # Only loaded tables can be chosen; the hidden resources that feed them follow along.
         source = source.with_resources(*[n for n in source.selected_resources if n in tables])
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
+    wait_until_free(warehouse)
     load_info = pipeline.run(source)
     load_info.raise_on_failed_jobs()
     log(
