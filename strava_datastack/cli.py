@@ -107,12 +107,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from strava_datastack.definitions import defs
     from strava_datastack.defs import run_tags
     from strava_datastack.emulator import StravaEmulator
+    from strava_datastack.strava.tokens import TokenStore
     from strava_datastack.warehouse import table_counts
 
     stages = _Stages()
     # Each demo starts a fresh emulator: a refresh token it rotated last time, or the budget it
     # counted, belong to the previous one.
-    paths.token_store_path().unlink(missing_ok=True)
+    TokenStore(paths.token_store_path()).clear()
     paths.budget_ledger_path().unlink(missing_ok=True)
     emulator = StravaEmulator(seed=args.seed).start()
     try:
@@ -204,7 +205,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"Activities loaded: {marts.get('fct_activities', 0)}")
     print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
-    print(f"Warehouse: {paths.warehouse_path()}  (read the copy: duckdb -readonly {snapshot})")
+    print(
+        f"Warehouse: {paths.warehouse_path()}  (runs write it: read the snapshot copy instead,"
+        f" which never blocks them)\n           duckdb -readonly {snapshot}"
+    )
     print(f"Site:      {paths.site_dir()}")
     print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
     print(

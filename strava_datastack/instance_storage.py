@@ -19,10 +19,12 @@ Configured in dagster.yaml (``storage: custom``); the files and their layout are
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from dagster import Field
 from dagster._config import StringSource
@@ -95,6 +97,25 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         return table_name in self._tables_seen
 
 
+@contextmanager
+def _creation_lock(base_dir: str) -> Iterator[None]:
+    """Holds an exclusive lock on ``<base_dir>/.storage.lock`` while the storage is opened.
+
+    Opening creates the SQLite databases and stamps their schema version on a new instance. Two
+    processes doing that at once (two `dagster asset materialize` started together on a new
+    DAGSTER_HOME) collide: the second fails with ``table alembic_version already exists``.
+    Taking turns costs milliseconds once the files exist.
+    """
+    Path(base_dir).mkdir(parents=True, exist_ok=True)
+    lock_path = Path(base_dir) / ".storage.lock"
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class ProjectSqliteStorage(DagsterSqliteStorage):
     """`storage: sqlite` (same files under base_dir) with the batching event log above.
 
@@ -109,9 +130,12 @@ class ProjectSqliteStorage(DagsterSqliteStorage):
         event_batch_size: int = DEFAULT_EVENT_BATCH_SIZE,
     ) -> None:
         self.base_dir = base_dir
-        self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
-        self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
-        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        with _creation_lock(base_dir):
+            self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
+            self._event_log_storage = BatchingSqliteEventLogStorage(
+                _event_logs_directory(base_dir)
+            )
+            self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
         self._inst_data = inst_data
         os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(event_batch_size))
         DagsterStorage.__init__(self)

@@ -9,18 +9,76 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
-from strava_datastack.paths import DBT_PROJECT_DIR
+from strava_datastack.paths import DBT_PROJECT_DIR, warehouse_snapshot_path
 
 # Evidence's DuckDB (node, 1.x) cannot open files in DuckDB 2.0's default storage format. dlt and
 # dbt keep the version a file was created with, so creating it ourselves is enough.
 STORAGE_VERSION = "v1.0.0"
+
+
+LOCK_TIMEOUT_ENV = "STRAVA_DATASTACK_WAREHOUSE_LOCK_TIMEOUT"
+# Long enough for another writer's step (a dbt build, a day's load) to finish; short enough that
+# a shell left open on the file fails the run while somebody is still around to read why.
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+LOCK_RETRY_S = 1.0
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process kept the warehouse file locked for longer than a run waits."""
+
+
+def lock_timeout_s() -> float:
+    """How long to wait for another process's lock on the warehouse (seconds)."""
+    configured = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not configured:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        return max(0.0, float(configured))
+    except ValueError:
+        raise WarehouseLockedError(
+            f"{LOCK_TIMEOUT_ENV}={configured!r} is not a number of seconds; set it to e.g. 300."
+        ) from None
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return "Could not set lock" in str(exc)
+
+
+def _open(path: Path | str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Opens the file, waiting (bounded) while another process holds its lock.
+
+    DuckDB fails at once when another process has the file open, and its message suggests a
+    read-only open, which is no help to a writer (and a writer's lock blocks readers too).
+    """
+    deadline = time.monotonic() + lock_timeout_s()
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", str(exc))
+                who = f"process {holder.group(1)}" if holder else "another process"
+                raise WarehouseLockedError(
+                    f"The warehouse {path} is held open by {who}, and stayed locked for "
+                    f"{lock_timeout_s():.0f} s. DuckDB lets one process use the file while it "
+                    "writes: close that process (a duckdb shell or notebook left open on the "
+                    "warehouse?) or let it finish, then run again. To look at the data while "
+                    f"runs go on, open the snapshot copy instead: {warehouse_snapshot_path()}. "
+                    f"({LOCK_TIMEOUT_ENV} sets how many seconds a run waits.)"
+                ) from None
+            time.sleep(min(LOCK_RETRY_S, max(0.0, deadline - time.monotonic())))
 
 
 @contextlib.contextmanager
@@ -29,12 +87,25 @@ def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duc
 
     Closing matters: a writer's open connection blocks every other process, readers included,
     and DuckDB checkpoints on close (so a snapshot copied afterwards is the whole database).
+    While another process holds the file, it waits up to `lock_timeout_s()` for it, then raises
+    `WarehouseLockedError` naming that process.
     """
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = _open(path, read_only)
     try:
         yield con
     finally:
         con.close()
+
+
+def wait_until_free(path: Path) -> None:
+    """Returns once no other process holds the warehouse, or raises `WarehouseLockedError`.
+
+    For writers that open the file themselves (dlt's load, dbt): checking just before they start
+    keeps a shell left open on the file from failing them at once with DuckDB's own error.
+    """
+    if Path(path).exists():
+        with connect(path):
+            pass
 
 
 def ensure_warehouse(path: Path) -> Path:
@@ -47,6 +118,38 @@ def ensure_warehouse(path: Path) -> Path:
         con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
         con.execute("DETACH warehouse")
     return path
+
+
+Pipeline = TypeVar("Pipeline")
+
+
+def open_pipeline(
+    make: Callable[[], Pipeline], folder: Path, log: Callable[[str], object] = print
+) -> Pipeline:
+    """Opens a dlt pipeline, rebuilding its local state folder when that cannot be read.
+
+    The warehouse holds the pipeline's state (`_dlt_pipeline_state`), and every run drops the
+    local copy and restores it from there anyway. So a local folder that dlt cannot open (a
+    garbled or truncated state or schema file, the folder replaced by a file) holds nothing that
+    is not in the warehouse: remove it and open again, before the run spends any request.
+
+    Args:
+        make: builds the pipeline (dlt reads the local state while building it).
+        folder: the pipeline's local folder (``<pipelines_dir>/<pipeline_name>``).
+        log: where the repair is reported.
+    """
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 - any failure to read local files means the same
+        log(
+            f"The local dlt state in {folder} could not be read ({type(exc).__name__}); it is "
+            "removed and rebuilt from the warehouse, which keeps the pipeline's state."
+        )
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)
+    else:
+        folder.unlink(missing_ok=True)
+    return make()
 
 
 def snapshot_warehouse(path: Path, snapshot: Path) -> Path:

@@ -1,12 +1,16 @@
 """`dagster asset materialize` in a subprocess, as a user runs it, against the emulator."""
 
+import os
+import subprocess
 
 import dagster as dg
 import duckdb
 
 from strava_datastack_tests.helpers import (
+    REPO_ROOT,
     expected_activity_ids,
     materialize,
+    materialize_command,
     warehouse_counts,
 )
 
@@ -52,3 +56,26 @@ def test_one_partition_then_a_range_in_one_run_then_the_same_range_again(
     # Nothing is fetched again: the activities are unchanged and the listing of this (old enough)
     # window was made minutes ago on the emulator's clock, so it is reused too.
     assert emulator.usage()["total_requests"] == requests_before
+
+
+def test_two_runs_started_together_on_a_new_instance_both_load(strava_env, data_dir, dagster_home):
+    assert not (dagster_home / "history").exists(), "a brand-new instance"
+    days = ["2025-06-10", "2025-06-11"]
+    runs = [
+        subprocess.Popen(
+            materialize_command("group:ingest", "--partition", day),
+            cwd=REPO_ROOT,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for day in days
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output[-3000:]
+    instance = dg.DagsterInstance.get()
+    assert materialized(instance, ["strava", "activities"]) == set(days)
+    assert len(instance.get_runs()) == 2

@@ -393,3 +393,62 @@ def test_serve_site_answers_ranges_routes_and_fallback(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_site_stays_inside_the_site_folder(tmp_path):
+    import http.client
+    import socket
+
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for the site")
+    site = tmp_path / "site"
+    (site / "data").mkdir(parents=True)
+    (site / "index.html").write_text("home")
+    (site / "data" / "t.parquet").write_bytes(b"PAR1")
+    (site / "data" / "leak.txt").symlink_to(outside / "secret.txt")
+    (site / "elsewhere").symlink_to(outside, target_is_directory=True)
+    server, url = serve.serve_site(site, request_timeout_s=1)
+    host, port = server.server_address[:2]
+    try:
+
+        def status_of(path: str) -> tuple[int, bytes]:
+            connection = http.client.HTTPConnection(host, port, timeout=10)
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                return response.status, response.read()
+            finally:
+                connection.close()
+
+        assert status_of("/data/t.parquet") == (200, b"PAR1")
+        assert status_of("/data/leak.txt")[0] == 404
+        assert status_of("/elsewhere/secret.txt")[0] == 404
+        assert b"not for the site" not in status_of("/elsewhere/")[1]
+        assert status_of("/a" * 20_000)[0] == 404  # a name too long for the file system
+
+        # A client that sends half a request and goes quiet is disconnected, freeing its thread.
+        idle = socket.create_connection((host, port), timeout=10)
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        assert idle.recv(1024) == b"", "the server closed the silent connection"
+        idle.close()
+        assert status_of("/")[1] == b"home"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_site_swap_publishes_no_links(tmp_path):
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for the site")
+    built = tmp_path / "build"
+    (built / "data").mkdir(parents=True)
+    (built / "index.html").write_text("home")
+    (built / "data" / "leak.txt").symlink_to(outside / "secret.txt")
+    (built / "elsewhere").symlink_to(outside, target_is_directory=True)
+
+    site_build._swap_into_place(built, tmp_path / "site")
+
+    published = sorted(p.relative_to(tmp_path / "site") for p in (tmp_path / "site").rglob("*"))
+    assert [str(p) for p in published] == ["data", "index.html"]

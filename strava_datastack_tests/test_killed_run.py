@@ -8,6 +8,7 @@ leave exactly one clean copy of the range.
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -117,6 +118,7 @@ def test_a_killed_run_loses_nothing_and_the_rerun_completes(
     [failed] = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
     [failure] = instance.all_logs(failed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
     assert "killed or crashed" in failure.message
+    assert re.search(r"died without finishing \(pid \d+\): marked failed, 1 writer slot", run_log())
     days = {f"2025-06-{d:02d}" for d in range(1, 15)}
     assert set(instance.get_materialized_partitions(dg.AssetKey(["strava", "activities"]))) == days
     counts = warehouse_counts(data_dir)

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import shutil
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 import duckdb
@@ -276,6 +277,16 @@ def test_activity_page_not_prerendered_renders_in_the_browser(open_page, wh, sit
     page.big_value("Distance (km)", f"{km:,.2f}")
     assert page.parquet_requests, "an activity rendered in the browser reads Parquet"
     page.check_and_shoot("06-activity-oldest")
+
+
+@pytest.mark.parametrize(
+    "typed_id", ["0 or true", "0' or '1'='1", "0' as bigint) or true or try_cast('"]
+)
+def test_an_activity_address_that_is_not_an_id_shows_no_activity(open_page, typed_id):
+    page = open_page("/activities/" + urllib.parse.quote(typed_id) + "/")
+    page.wait_for_text(re.escape(f"There is no activity {typed_id} in the warehouse"))
+    assert page.page.locator(ERROR_BOX).count() == 0
+    assert not page.errors, page.errors
 
 
 def test_file_only_activity_shows_laps_splits_and_best_efforts(open_page, wh):

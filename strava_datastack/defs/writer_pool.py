@@ -48,6 +48,17 @@ def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, int]]:
     return found
 
 
+def _slots_held_by(instance: dg.DagsterInstance, run_id: str) -> int:
+    """How many pool slots the run holds (Dagster's call that frees them returns nothing)."""
+    storage = instance.event_log_storage
+    return sum(
+        1
+        for pool in storage.get_concurrency_keys()
+        for slot in storage.get_concurrency_info(pool).claimed_slots
+        if slot.run_id == run_id
+    )
+
+
 def fail_dead_runs(instance: dg.DagsterInstance, log) -> list[str]:
     """Marks dead runs failed and frees their pool slots; returns their run ids."""
     failed = []
@@ -61,7 +72,8 @@ def fail_dead_runs(instance: dg.DagsterInstance, log) -> list[str]:
                 "run its partitions again to finish them."
             ),
         )
-        freed = instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        freed = _slots_held_by(instance, run.run_id)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         log.warning(
             f"Run {run.run_id} died without finishing (pid {pid}): marked failed, "
             f"{freed} writer slot(s) freed."

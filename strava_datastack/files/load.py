@@ -31,7 +31,7 @@ from strava_datastack.files.file_index import FileIndex, IndexChanges
 from strava_datastack.files.import_folder import ImportItem, ImportRefused, ImportScan
 from strava_datastack.files.import_folder import scan as scan_import_folder
 from strava_datastack.files.source import files_source
-from strava_datastack.warehouse import ensure_warehouse
+from strava_datastack.warehouse import ensure_warehouse, open_pipeline, wait_until_free
 
 PIPELINE_NAME = "strava_datastack_files"
 DATASET_NAME = FILES_SCHEMA  # the contract's schema of the import's tables
@@ -336,8 +336,9 @@ def load_files_window(
         workers=workers,
     )
     ensure_warehouse(paths.warehouse_path())
-    pipeline = files_pipeline()
+    pipeline = open_pipeline(files_pipeline, paths.dlt_pipelines_dir() / PIPELINE_NAME, log)
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
+    wait_until_free(paths.warehouse_path())
     pipeline.run(files_source(batch)).raise_on_failed_jobs()
     for problem in batch.problems:
         index.mark_problem(problem["file_key"], problem["reason"])

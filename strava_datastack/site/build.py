@@ -133,6 +133,12 @@ def _latest_activity_routes(warehouse_snapshot: Path, limit: int) -> list[str]:
     return [f"/activities/{activity_id}/" for (activity_id,) in rows]
 
 
+def _links(folder: str, names: list[str]) -> list[str]:
+    """The symbolic links among ``names``: never published, since a link can point anywhere on
+    the machine and the site folder is what `serve` hands out."""
+    return [name for name in names if os.path.islink(os.path.join(folder, name))]
+
+
 def _swap_into_place(built: Path, site_dir: Path) -> None:
     """Replace ``site_dir`` by ``built`` with two renames, so readers never see half a site."""
     site_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +147,7 @@ def _swap_into_place(built: Path, site_dir: Path) -> None:
     for leftover in (staging, old):
         if leftover.exists():
             shutil.rmtree(leftover)
-    shutil.copytree(built, staging, symlinks=True)
+    shutil.copytree(built, staging, symlinks=True, ignore=_links)
     if site_dir.exists():
         site_dir.rename(old)
     staging.rename(site_dir)

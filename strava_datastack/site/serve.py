@@ -6,6 +6,7 @@ library handler does not answer, and Evidence routes need folder and SPA fallbac
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import posixpath
 import threading
@@ -14,13 +15,19 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+# A client that sends half a request and then nothing would otherwise hold its thread forever.
+REQUEST_TIMEOUT_S = 30.0
+
 
 class _SiteHandler(SimpleHTTPRequestHandler):
     """Serves a built Evidence site: route folders, SPA fallback, and byte ranges.
 
     DuckDB-WASM in the browser reads the Parquet files with HTTP range requests, which the
-    standard library handler does not answer.
+    standard library handler does not answer. Only files inside the site folder are served:
+    a link pointing out of it is treated as missing.
     """
+
+    timeout = REQUEST_TIMEOUT_S  # socketserver sets it on each connection's socket
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         if self.server.verbose:  # type: ignore[attr-defined]
@@ -31,6 +38,10 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    def _inside_site(self, candidate: Path) -> bool:
+        """Whether `candidate` is a file whose real location (links followed) is in the site."""
+        return candidate.is_file() and candidate.resolve().is_relative_to(self.directory)
+
     def _resolve(self) -> Path | None:
         root = Path(self.directory)
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
@@ -38,10 +49,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if path.startswith(".."):
             return None
         target = root / path if path not in ("", ".") else root
-        candidates = [target] if target.is_file() else []
-        candidates += [target / "index.html", target.with_name(target.name + ".html")]
+        candidates = [target, target / "index.html", target.with_name(target.name + ".html")]
         for candidate in candidates:
-            if candidate.is_file():
+            if self._inside_site(candidate):
                 return candidate
         return None
 
@@ -49,12 +59,16 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         """A page for routes that were not prerendered (e.g. an activity nobody linked to)."""
         root = Path(self.directory)
         for name in ("200.html", "404.html", "index.html"):
-            if (root / name).is_file():
+            if self._inside_site(root / name):
                 return root / name
         return None
 
     def send_head(self):  # noqa: C901 - one flat sequence of HTTP cases
-        file = self._resolve()
+        try:
+            file = self._resolve()
+        except OSError:  # e.g. a name longer than the file system allows: no such file here
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         status = HTTPStatus.OK
         if file is None:
             url_path = urllib.parse.urlsplit(self.path).path
@@ -121,17 +135,23 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 
 def serve_site(
-    site_dir: Path, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+    site_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    verbose: bool = False,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> tuple[ThreadingHTTPServer, str]:
-    """Serve a built site from a daemon thread; returns the server (call ``shutdown()``) and URL."""
+    """Serve a built site from a daemon thread; returns the server (call ``shutdown()``) and URL.
+
+    ``request_timeout_s``: how long a connection may stay silent before it is closed.
+    """
     site_dir = Path(site_dir).resolve()
     if not (site_dir / "index.html").is_file():
         raise RuntimeError(f"No built site at {site_dir} (index.html missing): build it first.")
 
-    def handler(*args, **kwargs):
-        return _SiteHandler(*args, directory=str(site_dir), **kwargs)
-
-    server = ThreadingHTTPServer((host, port), handler)
+    handler = type("SiteHandler", (_SiteHandler,), {"timeout": request_timeout_s})
+    server = ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(site_dir)))
     server.daemon_threads = True
     server.verbose = verbose  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, name="evidence-site", daemon=True)

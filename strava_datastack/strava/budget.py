@@ -140,25 +140,85 @@ class BudgetState:
         return self.read_limit_daily - self.reserve(share)
 
 
+LIMIT_FIELDS = tuple(name for name in BudgetState.__annotations__ if "_limit_" in name)
+USAGE_FIELDS = tuple(name for name in BudgetState.__annotations__ if "_usage_" in name)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_moment(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
 class Ledger:
-    """The last known budget state in a small JSON file (written atomically)."""
+    """The last known budget state in a small JSON file (written atomically, fsync'd)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def load(self) -> BudgetState:
+    def load(self, warn: Callable[[str], object] = log.warning) -> BudgetState:
+        """The stored state; what cannot be trusted is reset, with a warning through `warn`.
+
+        A ledger is only a hint until the first response: its rate-limit headers carry the real
+        limits and usage. So a damaged ledger never stops a run: bad limits fall back to
+        Strava's defaults, and usage without a valid time (or a bad figure) starts at zero.
+        """
         try:
-            raw = json.loads(self.path.read_text())
-            return BudgetState(**{k: v for k, v in raw.items() if k in BudgetState.__annotations__})
-        except (FileNotFoundError, ValueError, TypeError):
+            raw = json.loads(self.path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
             return BudgetState()
+        except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
+            raw = None
+        if not isinstance(raw, dict):
+            warn(
+                f"The budget ledger {self.path} holds no readable budget record; it starts "
+                "afresh, and the next response's rate-limit headers give the real figures."
+            )
+            return BudgetState()
+        state, reset = BudgetState(), []
+        for name in LIMIT_FIELDS:
+            value = raw.get(name, getattr(state, name))
+            if _is_count(value) and value > 0:
+                setattr(state, name, value)
+            else:
+                reset.append(name)
+        usage = {name: raw.get(name, 0) for name in USAGE_FIELDS}
+        as_of = raw.get("as_of")
+        if all(_is_count(value) for value in usage.values()) and (
+            as_of is None or _is_moment(as_of)
+        ):
+            for name, value in usage.items():
+                setattr(state, name, value)
+            state.as_of = as_of
+        else:
+            reset.append("usage (with as_of)")
+        if reset:
+            warn(
+                f"The budget ledger {self.path} had values that cannot be trusted "
+                f"({', '.join(reset)}): reset to the defaults; the next response's rate-limit "
+                "headers give the real figures."
+            )
+        return state
 
     def save(self, state: BudgetState) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".ledger-", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(state), handle)
-        os.replace(tmp, self.path)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(asdict(state), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 # --- the budget -----------------------------------------------------------------------------
@@ -193,7 +253,7 @@ class RequestBudget:
         self.use_reserve = use_reserve
         self.max_wait_s = max_wait_s
         self._log = log_fn
-        self.state = ledger.load().rolled_to(clock.now())
+        self.state = ledger.load(warn=log_fn).rolled_to(clock.now())
         self.requests_sent = 0
         self.rate_limited = 0
         self.waited_s = 0.0

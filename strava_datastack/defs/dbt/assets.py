@@ -16,6 +16,7 @@ from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
+from strava_datastack.warehouse import wait_until_free
 
 
 class StravaDbtTranslator(DagsterDbtTranslator):
@@ -75,6 +76,7 @@ def strava_dbt(
         # A relationship test belongs to the model it is declared on; by dbt's default it would
         # also run when only the model it points at is selected, and fail on a missing table.
         args += ["--indirect-selection", "cautious"]
+    wait_until_free(warehouse.path)  # dbt would fail at once on a lock another process holds
     events = list(dbt.cli(args, context=context).stream())
     row_counts = warehouse.row_counts_after_write(["staging", "intermediate", "marts"])
     for event in events:

@@ -24,7 +24,7 @@ from strava_datastack.strava.source import (
     fetch_athlete_data,
     strava_source,
 )
-from strava_datastack.warehouse import ensure_warehouse
+from strava_datastack.warehouse import ensure_warehouse, open_pipeline, wait_until_free
 
 PIPELINE_NAME = "strava_datastack"
 DATASET_NAME = "strava"
@@ -79,6 +79,8 @@ def load_window(
             is trusted whole (late uploads of the last days are the daily refresh's to find).
         log: where progress goes (a run's logger in Dagster).
     """
+    # First, so damaged local state is repaired (or fails the run) before any request is spent.
+    pipeline = open_pipeline(strava_pipeline, paths.dlt_pipelines_dir() / PIPELINE_NAME, log)
     clock = budget_clock()
     budget = RequestBudget(
         Ledger(paths.budget_ledger_path()),
@@ -135,8 +137,8 @@ def load_window(
     if tables is not None:
         # Only loaded tables can be chosen; the hidden resources that feed them follow along.
         source = source.with_resources(*[n for n in source.selected_resources if n in tables])
-    pipeline = strava_pipeline()
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
+    wait_until_free(warehouse)
     load_info = pipeline.run(source)
     load_info.raise_on_failed_jobs()
     # Only now that the load is committed: what loaded is no problem any more.
