@@ -141,12 +141,15 @@ def history_lines(now: datetime) -> list[str]:
 
 
 def failed_activity_lines() -> list[str]:
-    """Activities that failed to load: the per-activity problem list lands here.
+    """Activities the API runs could not load, and why (the ledger the ingest runs keep)."""
+    from strava_datastack.strava.problems import list_activity_problems
 
-    Left empty on purpose: the list of activities a run could not load (and why) is written by
-    the ingest runs' own problem list, which this command prints once it exists.
-    """
-    return []
+    problems = list_activity_problems()
+    if not problems:
+        return ["Activities not loaded: none"]
+    return [f"Activities not loaded: {len(problems)}"] + [
+        f"  {problem.describe()}" for problem in problems
+    ]
 
 
 def schedule_lines(now: datetime) -> list[str]:

@@ -6,6 +6,7 @@ Faults are aimed at one activity of the emulator (emulator.faults), which answer
 """
 
 import shutil
+import subprocess
 
 import dagster as dg
 import duckdb
@@ -23,7 +24,13 @@ from strava_datastack.strava.problems import (
     RETRYING,
     list_activity_problems,
 )
-from strava_datastack_tests.helpers import REPO_ROOT, expected_activity_ids, materialize, query
+from strava_datastack_tests.helpers import (
+    PROJECT_COMMAND,
+    REPO_ROOT,
+    expected_activity_ids,
+    materialize,
+    query,
+)
 
 FIRST, LAST = "2025-06-01", "2025-06-05"
 ALL_DAYS = {f"2025-06-0{d}" for d in range(1, 6)}
@@ -117,6 +124,11 @@ def test_persistent_5xx_on_one_streams_request_through_the_cli_then_it_loads_lat
     [row] = site_rows(tmp_path)
     assert (row["activity_id"], row["http_status"], row["state"]) == (victim, 503, RETRYING)
     assert row["what_happens"] == "retried by the next run covering its day"
+    shown = subprocess.run([str(PROJECT_COMMAND), "status"], cwd=REPO_ROOT, capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "Activities not loaded: 1" in shown.stdout
+    assert f"Activity {victim} ({day}): GET activities/{victim}/streams -> HTTP 503" in shown.stdout
 
     requests.post(control, json={"clear_activities": [victim]}, timeout=10)
     result = materialize("group:ingest", "--partition-range", f"{FIRST}...{LAST}")
