@@ -617,6 +617,7 @@ from specs as s, range(0, s.moving) as r(t)
 # file, which must be reported, not loaded.
 FIXTURE_FILE_ONLY_RUN = "activity-small-fenix2-run.fit"
 FIXTURE_BROKEN_FILE = "activity-unexpected-eof.fit"
+FIXTURE_FAILED_ACTIVITY = 987654321  # an activity whose streams Strava would not give
 
 
 @contextmanager
@@ -665,7 +666,8 @@ def import_fixture_files(warehouse: Path) -> list:
 def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
     """Write raw tables for the fixture athlete, import its device files, build the dbt models
     on them and export the import problems as the site asset does; return path."""
-    from strava_datastack.defs.status import write_import_problems
+    from strava_datastack.defs.status import write_activity_problems, write_import_problems
+    from strava_datastack.strava.problems import RETRYING, ActivityProblem
 
     today = today or dt.date.today()
     path = Path(path)
@@ -718,6 +720,15 @@ def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
     run_dbt(work, path, ["run"])
     shutil.rmtree(work, ignore_errors=True)
     write_import_problems(path, problems)
+    # One activity Strava would not give, as the ingest runs' ledger records it.
+    failed_at = dt.datetime.combine(today, dt.time(5, 31), tzinfo=dt.UTC)
+    write_activity_problems(path, [ActivityProblem(
+        activity_id=FIXTURE_FAILED_ACTIVITY, day=today - dt.timedelta(days=1),
+        endpoint=f"GET activities/{FIXTURE_FAILED_ACTIVITY}/streams", status=503,
+        reason="Strava answered 503 (Service Unavailable). Try again later.", attempts=1,
+        state=RETRYING, summary_fingerprint="fixture", first_seen_at=failed_at,
+        last_seen_at=failed_at,
+    )])  # fmt: skip
     return path
 
 

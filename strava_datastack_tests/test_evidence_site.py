@@ -8,6 +8,7 @@ shared with the browser test.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -24,6 +25,7 @@ from strava_datastack.site import build as site_build
 from strava_datastack.site import npm, serve
 from strava_datastack_tests.helpers import (
     FIXTURE_BROKEN_FILE,
+    FIXTURE_FAILED_ACTIVITY,
     FIXTURE_FILE_ONLY_RUN,
     fixture_site,
     fixture_warehouse,
@@ -146,6 +148,13 @@ def test_data_status_page_names_the_files_not_imported_and_the_sources(built_sit
     assert "Files not imported" in text
     assert f"{FIXTURE_BROKEN_FILE} {reason}" in text.replace(" ,", ",")
     assert "Fix or remove each one: the next run picks the change up." in text
+    assert "1 activity could not be loaded from Strava" in text
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    assert (
+        f"{FIXTURE_FAILED_ACTIVITY} ({yesterday:%-d %b %Y}): GET activities/"
+        f"{FIXTURE_FAILED_ACTIVITY}/streams answered 503."
+    ) in text
+    assert "retried by the next run covering its day" in text
     assert (
         f"{sources['api']:,} from the Strava API, {sources.get('archive', 0):,} from your Strava"
         f" export archive, {sources['file']:,} from device files"

@@ -2,7 +2,8 @@
 -- activity_problems view of initialize.sql; no rows when every activity loaded).
 select
     activity_id,
-    start_day,
+    -- as text: the page prints it inside a sentence, where a date would read as a timestamp
+    strftime(start_day, '%-d %b %Y') as start_day,
     request,
     http_status,
     reason,
@@ -15,4 +16,4 @@ select
     end as what_happens,
     last_seen_at_utc
 from activity_problems
-order by start_day, activity_id
+order by activity_problems.start_day, activity_id
