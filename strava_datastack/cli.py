@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import sys
@@ -196,6 +197,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# Not 3000: `dagster dev` serves its UI there, and both usually run side by side.
+SERVE_PORT = 3001
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from strava_datastack.site.serve import serve_site
 
@@ -205,7 +210,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not (site / "index.html").exists():
         print(f"No built site in {site}: run `uv run strava-datastack demo` first.")
         return 1
-    server, url = serve_site(site, port=args.port)
+    try:
+        server, url = serve_site(site, port=args.port)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"Port {args.port} is already in use on 127.0.0.1 (another `serve`, or another "
+            f"program). Stop it, or serve on another port: uv run strava-datastack serve "
+            f"--port {args.port + 1}" + (f" --data-dir {args.data_dir}" if args.data_dir else ""),
+            file=sys.stderr,
+        )
+        return 1
     print(f"Serving {site} on {url} (Ctrl-C stops it)")
     try:
         while True:
@@ -324,7 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     archive.set_defaults(func=cmd_export_archive)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=SERVE_PORT,
+        help=f"default {SERVE_PORT} (3000 is Dagster's UI)",
+    )
     serve.add_argument(
         "--data-dir", help="the data folder (default: STRAVA_DATASTACK_DATA_DIR or data/)"
     )

@@ -45,7 +45,7 @@ def raw_dlt_assets(
     `dlt_source` and the pipeline are built once at import only to describe the assets; each
     run builds its own from its window.
     """
-    return dlt_assets(
+    decorate = dlt_assets(
         dlt_source=dlt_source,
         dlt_pipeline=dlt.pipeline(
             pipeline_name=pipeline_name, destination="duckdb", dataset_name=dataset_name
@@ -56,3 +56,23 @@ def raw_dlt_assets(
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
     )
+
+    def decorator(fn):
+        return decorate(fn).map_asset_specs(without_dlt_objects)
+
+    return decorator
+
+
+def without_dlt_objects(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """``spec`` without the live dlt objects dagster-dlt stores in every asset's metadata.
+
+    They are only read by `DagsterDltResource.run()`, which the loads do not use (each run builds
+    its own source from its window), and the asset catalog shows them as
+    "[DltSource] (unserializable)".
+    """
+    metadata = {k: v for k, v in spec.metadata.items() if not k.startswith(DLT_OBJECTS_PREFIX)}
+    return spec.replace_attributes(metadata=metadata)
+
+
+# The prefix of the metadata keys dagster-dlt gives the source, pipeline and translator objects.
+DLT_OBJECTS_PREFIX = "dagster_dlt/"

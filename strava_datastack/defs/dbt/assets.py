@@ -19,7 +19,8 @@ from strava_datastack.defs.writer_pool import WriterPool
 
 
 class StravaDbtTranslator(DagsterDbtTranslator):
-    """Puts every model in the `transform` group with dbt and DuckDB kinds.
+    """Puts every model in the `transform` group with dbt and DuckDB kinds, described by its yml
+    description.
 
     Sources keep the keys from their `meta.dagster.asset_key` (the dlt tables), which is what
     draws the edges from ingestion to the staging models.
@@ -35,6 +36,14 @@ class StravaDbtTranslator(DagsterDbtTranslator):
             group_name="transform",
             kinds={"dbt", "duckdb"},
             owners=["team:strava-datastack"],
+        )
+
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # dagster-dbt's default appends the model's whole SQL ("#### Raw SQL"), which buries the
+        # description in the asset catalog; the SQL is one click away in the dbt project.
+        return dbt_resource_props.get("description") or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
         )
 
 
