@@ -8,7 +8,7 @@ and the next run picks up where this one stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -41,6 +41,8 @@ class FetchProgress:
     done_ids: set[int] = field(default_factory=set)
     stopped: str | None = None  # why fetching stopped early, in plain words
     resets_at: Any = None
+    # Called with the number of activities fetched so far, after each one (a run's progress).
+    on_fetched: Callable[[int], object] | None = None
 
 
 @dataclass
@@ -186,6 +188,8 @@ def strava_source(
                 progress.resets_at = getattr(exc, "resets_at", None)
                 return
             progress.done_ids.add(item.activity_id)
+            if progress.on_fetched is not None:
+                progress.on_fetched(len(progress.done_ids))
             yield bundle
 
     def _split(name: str, pick_rows):
