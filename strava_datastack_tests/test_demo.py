@@ -95,6 +95,9 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
             if e.asset_check_evaluation
         }
         assert {"activities_row_counts", "totals_match_strava"} <= evaluated
+        site = instance.get_latest_materialization_event(dg.AssetKey(["evidence", "site"]))
+        how_to_serve = site.asset_materialization.metadata["how_to_serve"].value
+        assert how_to_serve == f"uv run strava-datastack serve --data-dir {data_dir}"
 
     con = duckdb.connect(str(data_dir / "snapshot" / "warehouse.duckdb"), read_only=True)
     assert con.execute("select count(*) from files.activities").fetchone()[0] == archived
