@@ -179,7 +179,7 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
     today = emulator.clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0)
     archive_end = today - timedelta(days=api_days)
     first_day = archive_end - timedelta(days=archive_days - 1)
-    rebuilt_marts = False
+    rebuilt_marts = site_built = False
 
     with out.stage("Export archive"):
         archive, archived, written = demo_archive(paths.import_dir(), seed, first_day, archive_end)
@@ -226,6 +226,7 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
             if not site.success:
                 out.done("failed")
                 return 1
+            site_built = True
             out.done(str(site_dir))
 
     # Count in the snapshot: this process may still hold the live file open (dlt, dbt).
@@ -237,7 +238,7 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
 
     api, files, marts = tables_of("strava"), tables_of("files"), tables_of("marts")
     out.say("")
-    if not rebuilt_marts:
+    if not rebuilt_marts and not site_built:
         out.say("Up to date: nothing new since the last load; dbt models and site not rebuilt.")
     out.say(f"Done in {out.elapsed():.0f} s.")
     out.say(

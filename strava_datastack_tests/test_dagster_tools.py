@@ -48,7 +48,7 @@ def test_dg_check_defs_and_list_defs(dagster_home, data_dir):
     listed = run([str(BIN / "dg"), "list", "defs", "--json"], cwd=REPO_ROOT, env=env)
     assert listed.returncode == 0, listed.stderr[-3000:]
     defs = json.loads(listed.stdout)
-    assets = {a["key"]: a for a in defs["assets"]}
+    assets = {a["asset_key"]: a for a in defs["assets"]}
     assert {"strava/activities", "files/activities", "marts/fct_activities", "evidence/site"} <= (
         set(assets)
     )
