@@ -424,5 +424,3 @@ def test_every_page_says_what_history_is_loaded_and_has_a_real_title(built_site)
         title = re.search(r"<title>([^<]*)</title>", html)[1]
         assert title not in ("", "Evidence"), route
     assert "Partial: not every day of this year is loaded" in page_text(build, "/")
-    status = page_text(build, "/data-status/")
-    assert "not comparable yet" in status and "differs" not in status
