@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import sys
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from strava_datastack import paths
+from strava_datastack.demo import DEMO_API_DAYS, DEMO_ARCHIVE_DAYS
 
 
 def emulator_session_env(emulator, data_dir: Path) -> dict[str, str]:
@@ -52,170 +54,15 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-# The demo athlete's export archive ends this many days before "today"; the API tops up the rest,
-# as for a user who downloaded their archive last week and connects the API today.
-DEMO_API_DAYS = 7
-# Days the archive holds before that. Dagster's per-partition bookkeeping (issue 15) makes a
-# multi-year range run take far longer than its work today, so the demo imports weeks, not years;
-# `--archive-days 1800` imports five years.
-DEMO_ARCHIVE_DAYS = 21
-
-
-class _Stages:
-    """One line per stage of the demo, with its elapsed time."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self._stage_started = self.started
-
-    def begin(self, text: str) -> None:
-        self._stage_started = time.monotonic()
-        print(f"- {text} ...", flush=True)
-
-    def done(self, text: str) -> None:
-        print(f"  {text} ({time.monotonic() - self._stage_started:.0f} s)", flush=True)
-
-
-def _demo_archive(folder: Path, seed: int, start: datetime, end: datetime) -> tuple[Path, int]:
-    """The demo athlete's export archive in the import folder, written once per range and seed."""
-    from strava_datastack.emulator.archive import write_archive
-
-    marker = folder / f".demo-archive-{seed}-{start:%Y-%m-%d}-{end:%Y-%m-%d}"
-    zips = sorted(folder.glob("export_*.zip"))
-    if marker.exists() and zips:
-        return zips[0], int(marker.read_text())
-    for old in [*zips, *folder.glob(".demo-archive-*")]:
-        old.unlink()
-    summary = write_archive(folder, start=start.date(), end=end.date(), seed=seed)
-    marker.write_text(str(summary.activities))
-    return summary.path, summary.activities
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """The demo athlete's whole history: the export archive, then the API for the last days."""
-    os.environ.setdefault("STRAVA_DATASTACK_DATA_DIR", str(paths.REPO_ROOT / "data" / "demo"))
-    # The demo's own Dagster instance, beside its data: a real account's instance (the
-    # repository's) never shows demo days as loaded.
-    dagster_home = paths.data_dir() / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(paths.REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ.pop("STRAVA_DATASTACK_IMPORT_DIR", None)  # the demo's archive, not a real one
+    from strava_datastack.demo import run_demo
 
-    import dagster as dg
+    return run_demo(args.archive_days, args.api_days, args.seed)
 
-    from strava_datastack.definitions import defs
-    from strava_datastack.defs import run_tags
-    from strava_datastack.emulator import StravaEmulator
-    from strava_datastack.strava.tokens import TokenStore
-    from strava_datastack.warehouse import table_counts
 
-    stages = _Stages()
-    # Each demo starts a fresh emulator: a refresh token it rotated last time, or the budget it
-    # counted, belong to the previous one.
-    TokenStore(paths.token_store_path()).clear()
-    paths.budget_ledger_path().unlink(missing_ok=True)
-    emulator = StravaEmulator(seed=args.seed).start()
-    try:
-        os.environ.update(emulator.env())
-        today = emulator.clock.now().astimezone(UTC).replace(hour=0, minute=0, second=0)
-        archive_end = today - timedelta(days=args.api_days)
-        first_day = archive_end - timedelta(days=args.archive_days - 1)
-        print(f"Strava API emulator (demo athlete, seed {args.seed}) on {emulator.base_url}")
-        print(f"Dagster instance: {dagster_home}")
-
-        stages.begin(f"Export archive of {first_day:%Y-%m-%d} .. {archive_end:%Y-%m-%d}")
-        archive, archived = _demo_archive(paths.import_dir(), args.seed, first_day, archive_end)
-        stages.done(f"{archive} ({archived} activities)")
-
-        instance = dg.DagsterInstance.get()
-
-        def run(selection: dg.AssetSelection, first: datetime, last: datetime, what: str):
-            result = dg.materialize(
-                defs.assets,
-                selection=selection,
-                instance=instance,
-                resources=defs.resources,
-                tags={
-                    **run_tags.range_tags(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"),
-                    run_tags.SOURCE: "demo",
-                },
-                raise_on_error=False,
-            )
-            if not result.success:
-                print(f"The {what} run {result.run_id} failed; see its logs in `dagster dev`.")
-            return result
-
-        stages.begin("Importing the archive through Dagster (files + dbt), no Strava request")
-        imported = run(
-            dg.AssetSelection.groups("files", "transform"), first_day, archive_end, "import"
-        )
-        if not imported.success:
-            return 1
-        stages.done(f"run {imported.run_id}")
-
-        stages.begin(
-            f"Topping up {archive_end + timedelta(days=1):%Y-%m-%d} .. {today:%Y-%m-%d} "
-            "through the Strava API (ingest + dbt)"
-        )
-        topped = run(
-            dg.AssetSelection.groups("ingest", "transform"),
-            archive_end + timedelta(days=1),
-            today,
-            "API",
-        )
-        if not topped.success:
-            return 1
-        usage = emulator.usage()
-        stages.done(f"run {topped.run_id}, {usage['read_daily']} requests")
-
-        stages.begin("Building the Evidence site")
-        site = dg.materialize(
-            defs.assets,
-            selection=dg.AssetSelection.groups("bi"),
-            instance=instance,
-            resources=defs.resources,
-            tags={run_tags.SOURCE: "demo"},
-            raise_on_error=False,
-        )
-        if not site.success:
-            print(f"The site run {site.run_id} failed; see its logs in `dagster dev`.")
-            return 1
-        stages.done(str(paths.site_dir()))
-    finally:
-        emulator.stop()
-
-    # Count in the snapshot: this process may still hold the live file open (dlt, dbt).
-    snapshot = paths.warehouse_snapshot_path()
-    counts = table_counts(snapshot, ["strava", "files", "marts"])
-
-    def tables_of(schema: str) -> dict[str, int]:
-        return {n.split(".")[1]: c for n, c in counts.items() if n.startswith(f"{schema}.")}
-
-    api, files, marts = tables_of("strava"), tables_of("files"), tables_of("marts")
-    print()
-    print(f"Done in {time.monotonic() - stages.started:.0f} s.")
-    print(
-        f"From the export archive: {files.get('activities', 0)} activities, "
-        f"{files.get('activity_streams', 0):,} samples, 0 Strava requests"
-    )
-    print(
-        f"From the Strava API:     {api.get('activities', 0)} activities listed, "
-        f"{usage['read_daily']} requests (of the default 1,000 a day)"
-    )
-    print(f"Activities loaded: {marts.get('fct_activities', 0)}")
-    print("Rows per mart: " + ", ".join(f"{t} {n}" for t, n in marts.items()))
-    print(
-        f"Warehouse: {paths.warehouse_path()}  (runs write it: read the snapshot copy instead,"
-        f" which never blocks them)\n           duckdb -readonly {snapshot}"
-    )
-    print(f"Site:      {paths.site_dir()}")
-    print(f"           serve it: uv run strava-datastack serve --data-dir {paths.data_dir()}")
-    print(
-        f"Dagster:   DAGSTER_HOME={dagster_home} STRAVA_DATASTACK_DATA_DIR={paths.data_dir()} "
-        "uv run dagster dev"
-    )
-    return 0
+# Not 3000: `dagster dev` serves its UI there, and both usually run side by side.
+SERVE_PORT = 3001
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -227,7 +74,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not (site / "index.html").exists():
         print(f"No built site in {site}: run `uv run strava-datastack demo` first.")
         return 1
-    server, url = serve_site(site, port=args.port)
+    try:
+        server, url = serve_site(site, port=args.port)
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"Port {args.port} is already in use on 127.0.0.1 (another `serve`, or another "
+            f"program). Stop it, or serve on another port: uv run strava-datastack serve "
+            f"--port {args.port + 1}" + (f" --data-dir {args.data_dir}" if args.data_dir else ""),
+            file=sys.stderr,
+        )
+        return 1
     print(f"Serving {site} on {url} (Ctrl-C stops it)")
     try:
         while True:
@@ -393,7 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=cmd_status)
 
     serve = commands.add_parser("serve", help="serve the built Evidence site on localhost")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=SERVE_PORT,
+        help=f"default {SERVE_PORT} (3000 is Dagster's UI)",
+    )
     serve.add_argument(
         "--data-dir", help="the data folder (default: STRAVA_DATASTACK_DATA_DIR or data/)"
     )

@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from strava_datastack.defs.automation import (
+    build_site,
     daily_refresh,
     explain_run_failure,
     import_files,
@@ -27,7 +28,7 @@ from strava_datastack.defs.writer_pool import WriterPool
 defs = dg.Definitions(
     assets=[strava_ingest, files_import, strava_dbt, evidence_site],
     asset_checks=[activities_row_counts, totals_match_strava],
-    jobs=[ingest_and_transform, import_files, reconcile],
+    jobs=[ingest_and_transform, import_files, reconcile, build_site],
     schedules=[daily_refresh, weekly_reconcile],
     sensors=[
         resume_budget_stopped_runs,

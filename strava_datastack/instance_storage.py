@@ -143,7 +143,7 @@ class ProjectSqliteStorage(DagsterSqliteStorage):
     @classmethod
     def config_type(cls) -> dict:
         return {
-            "base_dir": StringSource,
+            "base_dir": Field(StringSource, is_required=False),
             "event_batch_size": Field(
                 int, is_required=False, default_value=DEFAULT_EVENT_BATCH_SIZE
             ),
@@ -153,5 +153,17 @@ class ProjectSqliteStorage(DagsterSqliteStorage):
     def from_config_value(  # type: ignore[override]
         cls, inst_data: ConfigurableClassData, config_value: dict
     ) -> ProjectSqliteStorage:
+        config_value = {**config_value, "base_dir": instance_base_dir(config_value)}
         mkdir_p(config_value["base_dir"])
         return cls(inst_data=inst_data, **config_value)
+
+
+def instance_base_dir(config_value: dict) -> str:
+    """Where the run history lives: `base_dir` if configured, else $DAGSTER_HOME, else the
+    current folder.
+
+    dagster.yaml names no `base_dir` so that it also works with DAGSTER_HOME unset: Dagster then
+    reads the dagster.yaml of the current folder (`uv run dagster dev` in the repository), and
+    the history goes beside it, as with `DAGSTER_HOME=$PWD`.
+    """
+    return config_value.get("base_dir") or os.environ.get("DAGSTER_HOME") or os.getcwd()

@@ -666,7 +666,11 @@ def import_fixture_files(warehouse: Path) -> list:
 def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
     """Write raw tables for the fixture athlete, import its device files, build the dbt models
     on them and export the import problems as the site asset does; return path."""
-    from strava_datastack.defs.status import write_activity_problems, write_import_problems
+    from strava_datastack.defs.status import (
+        write_activity_problems,
+        write_data_status,
+        write_import_problems,
+    )
     from strava_datastack.strava.problems import RETRYING, ActivityProblem
 
     today = today or dt.date.today()
@@ -729,7 +733,39 @@ def make_fixture_warehouse(path: Path, today: dt.date | None = None) -> Path:
         state=RETRYING, summary_fingerprint="fixture", first_seen_at=failed_at,
         last_seen_at=failed_at,
     )])  # fmt: skip
+    write_data_status(path, fixture_data_status(path, today))
     return path
+
+
+# The fixture's partitions: its activities' span is loaded but for these days, and the history
+# starts this many days before the first activity (so the banner reads "N of M days").
+FIXTURE_MISSING_DAYS = 3
+FIXTURE_DAYS_BEFORE_FIRST = 10
+
+
+def fixture_data_status(warehouse: Path, today: dt.date):
+    """A status as the site asset exports it, for a history loaded but for a few days."""
+    from strava_datastack.defs.status import DataStatus
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    (first,) = con.execute("select min(start_at_utc)::date from marts.fct_activities").fetchone()
+    con.close()
+    start = first - dt.timedelta(days=FIXTURE_DAYS_BEFORE_FIRST)
+    span = (today - first).days + 1
+    return DataStatus(
+        history_start_date=start,
+        partitions_total=(today - start).days + 1,
+        partitions_loaded=span - FIXTURE_MISSING_DAYS,
+        partitions_missing=(today - start).days + 1 - (span - FIXTURE_MISSING_DAYS),
+        last_sync_at_utc=dt.datetime.combine(today, dt.time(5, 30)),
+        requests_used_today=120,
+        daily_request_limit=1000,
+        backfill_days_remaining=2,
+        expected_completion_date=today + dt.timedelta(days=2),
+        first_loaded_date=first,
+        last_loaded_date=today,
+        missing_inside_loaded=FIXTURE_MISSING_DAYS,
+    )
 
 
 @functools.cache

@@ -148,6 +148,30 @@ def test_groups_kinds_owners_and_descriptions(graph):
             assert (node.description or "").strip(), f"{k} has no description"
 
 
+def test_dbt_models_are_described_by_their_yml(graph):
+    """The asset catalog shows each model's yml description, not dagster-dbt's SQL dump."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = {
+        n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+    }
+    for k in TRANSFORM:
+        model = models[k.split("/")[-1]]
+        assert model["description"].strip(), f"{model['name']} has no description in its yml"
+        assert graph.get(key(k)).description == model["description"], k
+
+
+def test_asset_metadata_holds_only_displayable_values(graph):
+    """No entry the catalog would show as "[DltSource] (unserializable)": Dagster's own
+    normalization (what the UI is sent) accepts every value."""
+    from dagster._core.definitions.metadata import normalize_metadata
+
+    # The dbt assets keep dagster-dbt's manifest and translator objects: `dbt.cli()` reads them.
+    for k in INGEST | FILES | BI:
+        metadata = graph.get(key(k)).metadata
+        normalize_metadata(metadata, allow_invalid=False)  # raises on such a value
+        assert not any(name.startswith("dagster_dlt/") for name in metadata), k
+
+
 def test_dependencies(graph):
     for k in INGEST | FILES:
         assert parents(graph, k) == set(), f"{k} should be a root"
@@ -300,6 +324,7 @@ def test_jobs_schedules_and_sensors():
         "ingest_and_transform",
         "import_files",
         "reconcile",
+        "build_site",
         "__ASSET_JOB",
     }
     job = defs.resolve_job_def("ingest_and_transform")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from strava_datastack_tests.helpers import REPO_ROOT
 
@@ -17,9 +18,7 @@ def visible_text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
-    data_dir, dagster_home, monkeypatch
-):
+def run_demo() -> subprocess.CompletedProcess:
     demo = Path(sys.executable).parent / "strava-datastack"
     result = subprocess.run(
         [str(demo), "demo"],
@@ -27,10 +26,43 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
         env=os.environ.copy(),
         capture_output=True,
         text=True,
-        timeout=900,
+        # A first demo on a busy 2-core machine has taken 20 minutes (dbt alone 8).
+        timeout=1500,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def stage_lines(out: str) -> dict[str, str]:
+    """The demo's closing line of each stage: `<stage>: <outcome> (N s)`, by stage."""
+    return {
+        m[1]: m[2] for m in re.finditer(r"^([A-Z][^:\n]*?): (.*) \(\d+ s\)$", out, flags=re.M)
+    }
+
+
+@pytest.mark.timeout(2700)  # two demos
+def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
+    data_dir, dagster_home, monkeypatch
+):
+    result = run_demo()
     out = result.stdout
+    # Quiet: one line per stage and the summary; Dagster's, dbt's and npm's output in the log.
+    assert "\x1b[" not in out and "\r" not in out, "no terminal escapes into a pipe"
+    stages = stage_lines(out)
+    names = list(stages)
+    assert names[:4] == [
+        "Emulator",
+        "Loading the code location",
+        "Export archive",
+        "Archive import (import_files job: files + dbt, no Strava request)",
+    ], out
+    assert names[4].startswith("API top-up ") and names[5:] == ["Evidence site"], out
+    assert "Running dbt command" not in out and "dagster - " not in out
+    log = data_dir / "demo.log"
+    assert f"Full log:  {log}" in out
+    log_text = log.read_text()
+    assert "Running dbt command" in log_text and "npm run build" in log_text
+    assert log_text.count("column hints were different") <= 2, "repeats dropped"
     archived = int(re.search(r"From the export archive: (\d+) activities", out).group(1))
     api_line = r"From the Strava API: +(\d+) activities listed, (\d+) requests"
     listed, requests = map(int, re.search(api_line, out).groups())
@@ -45,10 +77,28 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     assert not (dagster_home / "history").exists(), "the demo must not touch the user's instance"
     demo_home = data_dir / "dagster_home"
     assert str(demo_home) in out
-    monkeypatch.setenv("DAGSTER_HOME", str(demo_home))  # its dagster.yaml reads the variable
+    monkeypatch.setenv("DAGSTER_HOME", str(demo_home))
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert len(runs) == 3 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        # The code location's named jobs, so their asset checks are evaluated too.
+        assert sorted(r.job_name for r in runs) == [
+            "build_site",
+            "ingest_and_transform",
+            "import_files",
+        ]
+        api_run = next(r for r in runs if r.job_name == "ingest_and_transform")
+        evaluated = {
+            e.asset_check_evaluation.check_name
+            for e in instance.get_records_for_run(
+                api_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+            if e.asset_check_evaluation
+        }
+        assert {"activities_row_counts", "totals_match_strava"} <= evaluated
+        site = instance.get_latest_materialization_event(dg.AssetKey(["evidence", "site"]))
+        how_to_serve = site.asset_materialization.metadata["how_to_serve"].value
+        assert how_to_serve == f"uv run strava-datastack serve --data-dir {data_dir}"
 
     con = duckdb.connect(str(data_dir / "snapshot" / "warehouse.duckdb"), read_only=True)
     assert con.execute("select count(*) from files.activities").fetchone()[0] == archived
@@ -67,3 +117,30 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
 
     home = visible_text((data_dir / "site" / "index.html").read_text())
     assert f"Activities this year {count:,}" in home
+
+    # The same demo again: nothing new, so no import run, no dbt build, no site build.
+    site_built = (data_dir / "site" / "index.html").stat().st_mtime
+    again = run_demo().stdout
+    stages = stage_lines(again)
+    assert "Up to date: nothing new since the last load" in again
+    assert stages["Archive import (import_files job: files + dbt, no Strava request)"].startswith(
+        "up to date"
+    )
+    api_stage = next(v for k, v in stages.items() if k.startswith("API top-up"))
+    assert "dbt models up to date, not rebuilt" in api_stage
+    assert stages["Evidence site"].startswith("up to date")
+    assert (data_dir / "site" / "index.html").stat().st_mtime == site_built
+    assert f"Activities loaded: {activities}" in again
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 4, "one more run: the API top-up, which found nothing new"
+        assert runs[0].job_name == "ingest_and_transform"
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+        rebuilt = {
+            e.asset_materialization.asset_key.path[0]
+            for e in instance.get_records_for_run(
+                runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+            if e.asset_materialization
+        }
+        assert rebuilt == {"strava"}, "the re-listed week only: no dbt model materialized"

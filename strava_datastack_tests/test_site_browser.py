@@ -411,3 +411,29 @@ def test_data_status(open_page, wh):
         f"{files:,} from device files"
     )
     page.check_and_shoot("13-data-status")
+
+
+def test_banner_and_page_titles(open_page, wh):
+    """Every page opens with what is loaded; the tab says which page (and which activity)."""
+    first, loaded, total = wh(
+        "select first_loaded_date, partitions_loaded, partitions_total"
+        " from site_status.data_status"
+    )[0]
+    page = open_page("/")
+    banner = page.page.locator("[data-testid=loaded-history]")
+    playwright_sync.expect(banner).to_contain_text(
+        f"History loaded {first.day} {first:%b}", timeout=TIMEOUT_MS
+    )
+    playwright_sync.expect(banner).to_contain_text(f"{loaded:,} of {total:,} days")
+    playwright_sync.expect(page.page).to_have_title("Training at a glance")
+    page.check_and_shoot("00-home-banner")
+
+    activity_id, name = wh(
+        "select activity_id, name from marts.fct_activities order by start_at_utc desc limit 1"
+    )[0]
+    page = open_page(f"/activities/{activity_id}/")
+    playwright_sync.expect(page.page.locator("[data-testid=loaded-history]")).to_contain_text(
+        f"{loaded:,} of {total:,} days", timeout=TIMEOUT_MS
+    )
+    playwright_sync.expect(page.page).to_have_title(f"{name} · Strava datastack")
+    page.check_and_shoot("00-activity-banner")

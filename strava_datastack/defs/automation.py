@@ -33,6 +33,12 @@ import_files = dg.define_asset_job(
     "a range of days, in one run. No Strava request.",
 )
 
+build_site = dg.define_asset_job(
+    "build_site",
+    selection=dg.AssetSelection.groups("bi"),
+    description="Builds the Evidence site from the warehouse snapshot the dbt models left.",
+)
+
 
 def refresh_range(day: datetime, lookback_days: int) -> tuple[str, str]:
     """The partitions a daily refresh loads: `day` and the `lookback_days` before it.

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 import dlt
-from dagster_dlt import DagsterDltTranslator, dlt_assets
+from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
 
 from strava_datastack.contract import RawTable
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
@@ -45,14 +45,35 @@ def raw_dlt_assets(
     `dlt_source` and the pipeline are built once at import only to describe the assets; each
     run builds its own from its window.
     """
-    return dlt_assets(
+    # dagster-dlt's `dlt_assets` is this multi_asset over these specs, except that its specs
+    # carry the live dlt objects (see `without_dlt_objects`).
+    specs = build_dlt_asset_specs(
         dlt_source=dlt_source,
         dlt_pipeline=dlt.pipeline(
             pipeline_name=pipeline_name, destination="duckdb", dataset_name=dataset_name
         ),
-        name=name,
         dagster_dlt_translator=translator,
+    )
+    return dg.multi_asset(
+        name=name,
+        specs=[without_dlt_objects(spec) for spec in specs],
+        can_subset=True,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
     )
+
+
+def without_dlt_objects(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """``spec`` without the live dlt objects dagster-dlt stores in every asset's metadata.
+
+    They are only read by `DagsterDltResource.run()`, which the loads do not use (each run builds
+    its own source from its window), and the asset catalog shows them as
+    "[DltSource] (unserializable)".
+    """
+    metadata = {k: v for k, v in spec.metadata.items() if not k.startswith(DLT_OBJECTS_PREFIX)}
+    return spec.replace_attributes(metadata=metadata)
+
+
+# The prefix of the metadata keys dagster-dlt gives the source, pipeline and translator objects.
+DLT_OBJECTS_PREFIX = "dagster_dlt/"

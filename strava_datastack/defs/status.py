@@ -23,6 +23,8 @@ from strava_datastack.strava.problems import ActivityProblem
 from strava_datastack.warehouse import connect
 
 ACTIVITIES = dg.AssetKey(["strava", "activities"])
+# A day is loaded when either source loaded it: the API, or the import folder (export archive).
+LOADED_BY = [ACTIVITIES, dg.AssetKey(["files", "activities"])]
 
 
 @dataclass
@@ -36,12 +38,22 @@ class DataStatus:
     daily_request_limit: int
     backfill_days_remaining: int
     expected_completion_date: date | None
+    # The loaded days' span, and the days inside it still missing: the site's banner says what
+    # its numbers cover.
+    first_loaded_date: date | None = None
+    last_loaded_date: date | None = None
+    missing_inside_loaded: int = 0
+    # Whether this year to date, last year to the same day and the whole history are loaded
+    # day by day: a total over a partly loaded period is labelled partial, not compared.
+    ytd_complete: bool = False
+    last_ytd_complete: bool = False
+    all_complete: bool = False
 
 
 def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
     now = datetime.now(UTC)
     all_keys = set(daily_partitions.get_partition_keys(current_time=now))
-    loaded = set(instance.get_materialized_partitions(ACTIVITIES)) & all_keys
+    loaded = set().union(*(instance.get_materialized_partitions(k) for k in LOADED_BY)) & all_keys
     latest = instance.get_latest_materialization_event(ACTIVITIES)
     budget_now = budget_clock().now()
     ledger = Ledger(paths.budget_ledger_path()).load().rolled_to(budget_now)
@@ -70,16 +82,32 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
         last = datetime.fromisoformat(max(missing)).replace(tzinfo=UTC) + timedelta(days=1)
         estimate = estimate_range(warehouse, first, last, FetchOptions(), allowance)
         remaining_days = max(remaining_days, estimate.days_needed)
+    missing_keys = all_keys - loaded
+    if not remaining_days and missing_keys:
+        # No stopped run to finish: what loading every missing day (a backfill) would take.
+        first = datetime.fromisoformat(min(missing_keys)).replace(tzinfo=UTC)
+        last = datetime.fromisoformat(max(missing_keys)).replace(tzinfo=UTC) + timedelta(days=1)
+        remaining_days = estimate_range(
+            warehouse, first, last, FetchOptions(), allowance
+        ).days_needed
     completion = None
     if remaining_days:
         completion = (budget_now + timedelta(days=remaining_days)).date()
-    elif loaded == all_keys:
+    elif not missing_keys:
         completion = budget_now.date()
+    today = now.date()
+    first_loaded = min(loaded) if loaded else None
+    last_loaded = max(loaded) if loaded else None
+    span = (
+        (date.fromisoformat(last_loaded) - date.fromisoformat(first_loaded)).days + 1
+        if loaded
+        else 0
+    )
     return DataStatus(
         history_start_date=date.fromisoformat(history_start()),
         partitions_total=len(all_keys),
         partitions_loaded=len(loaded),
-        partitions_missing=len(all_keys - loaded),
+        partitions_missing=len(missing_keys),
         last_sync_at_utc=(
             datetime.fromtimestamp(latest.timestamp, UTC).replace(tzinfo=None) if latest else None
         ),
@@ -87,7 +115,28 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
         daily_request_limit=ledger.read_limit_daily,
         backfill_days_remaining=remaining_days,
         expected_completion_date=completion,
+        first_loaded_date=date.fromisoformat(first_loaded) if first_loaded else None,
+        last_loaded_date=date.fromisoformat(last_loaded) if last_loaded else None,
+        missing_inside_loaded=span - len(loaded),
+        ytd_complete=_all_loaded(loaded, today.replace(month=1, day=1), today),
+        last_ytd_complete=_all_loaded(
+            loaded, today.replace(year=today.year - 1, month=1, day=1), _year_before(today)
+        ),
+        all_complete=not missing_keys,
     )
+
+
+def _all_loaded(loaded: set[str], first: date, last: date) -> bool:
+    days = (last - first).days + 1
+    return all((first + timedelta(days=n)).isoformat() in loaded for n in range(days))
+
+
+def _year_before(day: date) -> date:
+    # 29 February has no twin the year before: its last day is 28 February.
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
@@ -103,7 +152,9 @@ def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
             "history_start_date date, partitions_total integer, partitions_loaded integer, "
             "partitions_missing integer, last_sync_at_utc timestamp, "
             "requests_used_today integer, daily_request_limit integer, "
-            "backfill_days_remaining integer, expected_completion_date date)"
+            "backfill_days_remaining integer, expected_completion_date date, "
+            "first_loaded_date date, last_loaded_date date, missing_inside_loaded integer, "
+            "ytd_complete boolean, last_ytd_complete boolean, all_complete boolean)"
         )
         con.execute(
             f"insert into site_status.data_status values ({', '.join('?' for _ in row)})",

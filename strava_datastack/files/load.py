@@ -31,6 +31,7 @@ from strava_datastack.files.file_index import FileIndex, IndexChanges
 from strava_datastack.files.import_folder import ImportItem, ImportRefused, ImportScan
 from strava_datastack.files.import_folder import scan as scan_import_folder
 from strava_datastack.files.source import files_source
+from strava_datastack.progress import repeats_dropped
 from strava_datastack.warehouse import ensure_warehouse, open_pipeline, wait_until_free
 
 PIPELINE_NAME = "strava_datastack_files"
@@ -339,7 +340,8 @@ def load_files_window(
     pipeline = open_pipeline(files_pipeline, paths.dlt_pipelines_dir() / PIPELINE_NAME, log)
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
     wait_until_free(paths.warehouse_path())
-    pipeline.run(files_source(batch)).raise_on_failed_jobs()
+    with repeats_dropped("dlt"):
+        pipeline.run(files_source(batch)).raise_on_failed_jobs()
     for problem in batch.problems:
         index.mark_problem(problem["file_key"], problem["reason"])
     # Every file of the folder that cannot be imported, not only this window's: a file whose

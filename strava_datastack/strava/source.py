@@ -8,7 +8,7 @@ and the next run picks up where this one stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -87,6 +87,8 @@ class FetchProgress:
     resets_at: Any = None
     failed: list[ActivityFetchFailed] = field(default_factory=list)  # retried by later runs
     gone: list[ActivityFetchFailed] = field(default_factory=list)  # 404: deleted or private
+    # Called with the number of activities fetched so far, after each one (a run's progress).
+    on_fetched: Callable[[int], object] | None = None
 
 
 @dataclass
@@ -273,6 +275,8 @@ def strava_source(
             progress.failed.extend(trouble)
             trouble.clear()
             progress.done_ids.add(item.activity_id)
+            if progress.on_fetched is not None:
+                progress.on_fetched(len(progress.done_ids))
             yield bundle
         progress.failed.extend(trouble)
 

@@ -61,7 +61,7 @@ def evidence_site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "pages": dg.MetadataValue.json(build.pages),
             "build_seconds": round(build.seconds, 1),
             "npm_ci_ran": build.npm_ci_ran,
-            "how_to_serve": "uv run strava-datastack serve",
+            "how_to_serve": f"uv run strava-datastack serve --data-dir {paths.data_dir()}",
             "partitions_missing": status.partitions_missing,
             "import_problems": len(problems),
             "activity_problems": len(activity_problems),

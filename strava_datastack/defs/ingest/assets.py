@@ -12,7 +12,7 @@ from strava_datastack import paths
 from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
-from strava_datastack.defs.ingest.load import DATASET_NAME, PIPELINE_NAME, load_window
+from strava_datastack.defs.ingest.load import DATA_CHANGED, DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.source import strava_source
@@ -87,6 +87,8 @@ def strava_ingest(
         "activities_gone": len(progress.gone),
         "days_complete": len(complete_days),
         "days_in_window": len(plan.days),
+        # Read by the dbt asset downstream: nothing changed, no rebuild.
+        DATA_CHANGED: load.changed,
     }
     for key in sorted(context.selected_asset_keys):
         table = key.path[-1]

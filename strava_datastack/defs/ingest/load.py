@@ -13,6 +13,7 @@ import dlt
 
 from strava_datastack import paths
 from strava_datastack.defs.ingest.config import IngestConfig
+from strava_datastack.progress import repeats_dropped
 from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
 from strava_datastack.strava.client import StravaClient
 from strava_datastack.strava.plan import IngestPlan, make_plan, read_warehouse_state
@@ -28,6 +29,9 @@ from strava_datastack.warehouse import ensure_warehouse, open_pipeline, wait_unt
 
 PIPELINE_NAME = "strava_datastack"
 DATASET_NAME = "strava"
+# The metadata entry of a raw table's materialization that says whether the load changed the
+# warehouse (False: a re-load of what was there). A load that does not say counts as a change.
+DATA_CHANGED = "data_changed"
 ATHLETE_TABLES = {"athlete", "gear", "athlete_zones", "athlete_stats"}
 # Before the first load the number of bikes and shoes is unknown; plan for this many.
 ATHLETE_GEAR_GUESS = 10
@@ -54,6 +58,10 @@ class WindowLoad:
     row_counts: dict[str, int]
     # Activities of the window that failed or were gone in this run, as the ledger now has them.
     problems: list[ActivityProblem]
+    # Whether the warehouse's data for the window changed: new, edited or deleted activities,
+    # or the athlete's data. A re-run of a loaded window usually changes nothing, and then the
+    # dbt models need no rebuild (see defs/dbt/assets.py).
+    changed: bool = True
 
 
 def load_window(
@@ -132,14 +140,15 @@ def load_window(
     if wanted_athlete and (daily_refresh or not state.athlete_complete):
         if budget.can_afford(athlete_request_cost(state.gear_count or ATHLETE_GEAR_GUESS)):
             athlete_data = fetch_athlete_data(client)
-    progress = FetchProgress()
+    progress = FetchProgress(on_fetched=_progress_logger(len(plan.work), log))
     source = strava_source(client, plan, budget, progress, athlete_data=athlete_data)
     if tables is not None:
         # Only loaded tables can be chosen; the hidden resources that feed them follow along.
         source = source.with_resources(*[n for n in source.selected_resources if n in tables])
     pipeline.drop()  # local state is restored from the warehouse; a failed run leaves nothing
     wait_until_free(warehouse)
-    load_info = pipeline.run(source)
+    with repeats_dropped("dlt"):
+        load_info = pipeline.run(source)
     load_info.raise_on_failed_jobs()
     # Only now that the load is committed: what loaded is no problem any more.
     problem_ledger.clear(progress.done_ids)
@@ -162,6 +171,8 @@ def load_window(
         + ", ".join(f"{k}: {v}" for k, v in sorted(client.request_log.by_endpoint.items()))
         + f"). {budget.summary()}."
     )
+    listed = {row["id"] for row in plan.summaries}
+    stored = {row["id"] for row in state.stored_summaries}
     return WindowLoad(
         plan=plan,
         progress=progress,
@@ -169,4 +180,21 @@ def load_window(
         budget=budget,
         row_counts=dict(pipeline.last_trace.last_normalize_info.row_counts),
         problems=problems,
+        changed=bool(plan.work or plan.deleted or athlete_data is not None or listed != stored),
     )
+
+
+# About this many progress lines per run, however many activities it fetches.
+PROGRESS_LINES = 20
+
+
+def _progress_logger(planned: int, log: Callable[[str], object]) -> Callable[[int], None]:
+    """Logs "Fetched N of M activities" now and then: a long range run shows how far it is
+    (in the run's log, and in the demo's counter, which reads those lines)."""
+    step = max(1, planned // PROGRESS_LINES)
+
+    def fetched(done: int) -> None:
+        if done % step == 0 or done == planned:
+            log(f"Fetched {done} of {planned} activities.")
+
+    return fetched

@@ -1,0 +1,110 @@
+"""Dagster's own tools on the code location, as a Dagster user types them: `dagster definitions
+validate` on a fresh checkout (no DAGSTER_HOME), `dg check defs`, `dg list defs`, `dg launch`
+over a range; and `strava-datastack serve` beside `dagster dev`."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from strava_datastack_tests.helpers import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600):
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_definitions_validate_without_dagster_home(tmp_path, data_dir):
+    """A fresh checkout: DAGSTER_HOME unset, Dagster reads the dagster.yaml of the current folder
+    (here a copy of the repository's), and its history goes beside it."""
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    result = run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "strava_datastack.definitions"],
+        cwd=tmp_path,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Validation successful for code location strava_datastack" in output
+    assert (tmp_path / "history").is_dir(), "the instance's storage lives beside its dagster.yaml"
+
+
+def test_dg_check_defs_and_list_defs(dagster_home, data_dir):
+    env = os.environ.copy()
+    checked = run([str(BIN / "dg"), "check", "defs"], cwd=REPO_ROOT, env=env)
+    assert checked.returncode == 0, (checked.stdout + checked.stderr)[-3000:]
+    assert "All definitions loaded successfully" in checked.stdout
+
+    listed = run([str(BIN / "dg"), "list", "defs", "--json"], cwd=REPO_ROOT, env=env)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    defs = json.loads(listed.stdout)
+    assets = {a["asset_key"]: a for a in defs["assets"]}
+    assert {"strava/activities", "files/activities", "marts/fct_activities", "evidence/site"} <= (
+        set(assets)
+    )
+    # The catalog's description of a dbt model is its yml description, not its SQL.
+    assert "Raw SQL" not in (assets["marts/fct_activities"].get("description") or "")
+    assert (assets["marts/fct_activities"].get("description") or "").strip()
+    assert {"ingest_and_transform", "import_files", "build_site"} <= {
+        j["name"] for j in defs["jobs"]
+    }
+
+
+def test_dg_launch_a_partition_range_in_one_run(strava_env, data_dir, dagster_home):
+    days = ["2025-06-01", "2025-06-02", "2025-06-03"]
+    result = run(
+        [
+            str(BIN / "dg"),
+            "launch",
+            "--assets",
+            "group:ingest",
+            "--partition-range",
+            f"{days[0]}...{days[-1]}",
+        ],
+        cwd=REPO_ROOT,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+        assert runs[0].tags["dagster/asset_partition_range_start"] == days[0]
+        loaded = instance.get_materialized_partitions(dg.AssetKey(["strava", "activities"]))
+    assert set(loaded) == set(days)
+
+
+def test_serve_says_so_when_its_port_is_taken(data_dir):
+    (data_dir / "site").mkdir()
+    (data_dir / "site" / "index.html").write_text("<html>site</html>")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            [str(BIN / "strava-datastack"), "serve", "--port", str(port), "--data-dir",
+             str(data_dir)],
+            cwd=REPO_ROOT,
+            env=os.environ.copy(),
+            timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"Port {port} is already in use" in result.stderr
+    assert f"--port {port + 1}" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_serve_defaults_to_a_port_other_than_dagsters():
+    from strava_datastack.cli import SERVE_PORT, build_parser
+
+    args = build_parser().parse_args(["serve"])
+    assert args.port == SERVE_PORT != 3000
