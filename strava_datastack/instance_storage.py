@@ -30,8 +30,13 @@ from dagster import Field
 from dagster._config import StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetKeyTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -41,7 +46,7 @@ from dagster._core.storage.sqlite_storage import (
     _runs_directory,
     _schedule_directory,
 )
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster._utils import mkdir_p
 from sqlalchemy.engine import Connection
 
@@ -140,6 +145,32 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
                 )
                 if not updated.rowcount:
                     conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """Dagster's rows for a planned check (one per partition of the run), in one executemany.
+
+        Dagster builds one INSERT with a VALUES tuple per partition: for a 5-year range that is
+        ~0.5 s of SQLAlchemy per check (seconds at 5 years), and dbt's tests are ~230 checks.
+        """
+        planned = event.get_dagster_event().asset_check_planned_data
+        subset = planned.partitions_subset
+        row = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        partitions = subset.get_partition_keys() if subset else [None]
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(),
+                [{**row, "partition": partition} for partition in partitions],
+            )
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
         # Asked (by reflecting the table) for every asset event; columns never go away.

@@ -41,6 +41,11 @@ def model_days(context: dg.AssetExecutionContext) -> None:
         raise RuntimeError("the model failed")
 
 
+@dg.asset_check(asset=model_days)
+def model_days_have_rows() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
 def _instance(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
     home = tmp_path / name
     home.mkdir()
@@ -70,6 +75,12 @@ def _what_the_user_sees(instance: dg.DagsterInstance, run_ids: list[str]) -> dic
         seen[f"{asset.key.to_user_string()} materialized"] = sorted(
             instance.get_materialized_partitions(asset.key)
         )
+    executions = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(model_days.key, "model_days_have_rows"), limit=1000
+    )
+    seen["check executions"] = sorted(
+        (run_ids.index(e.run_id), e.status.value, e.partition or "") for e in executions
+    )
     return seen
 
 
@@ -87,7 +98,10 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
         # A range run that succeeds, then one over the same range whose model fails.
         for tags in (RANGE_TAGS, {**RANGE_TAGS, "fail": "yes"}):
             result = dg.materialize(
-                [raw_days, model_days], instance=instance, tags=tags, raise_on_error=False
+                [raw_days, model_days, model_days_have_rows],
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
             )
             run_ids.append(result.run_id)
         assert [instance.get_run_by_id(run_id).status for run_id in run_ids] == [
@@ -113,6 +127,7 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
     assert seen["project"]["raw_days last run"] == 1
     # Both runs showed the model's range in progress while they ran.
     assert seen["project"]["while running"] == [["AssetPartitionStatus.IN_PROGRESS"]] * 2
+    assert len(seen["project"]["check executions"]) >= 2 * days
     # One planned event per asset for the range, not one per asset and day.
     assert planned_events == {"dagster": 2 * days, "project": 2}
     assert index_rows["project"] <= index_rows["dagster"]
