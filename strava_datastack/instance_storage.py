@@ -128,14 +128,25 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
             event_ids = list(range(last_id - len(index_rows) + 1, last_id + 1))
             self._store_asset_event_tags(conn, owners, event_ids)
             # The asset_keys row of each asset, updated once with what the events in order
-            # would have left in it.
+            # would have left in it: the last event's columns over those of the last
+            # materialization (the only event that sets `last_materialization`, a serialized
+            # record: computing it for every event cost a second serialization each).
             has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
-            latest: dict[str, dict] = {}
+            last_event: dict[str, tuple[EventLogEntry, int]] = {}
+            last_materialization: dict[str, tuple[EventLogEntry, int]] = {}
             for event, event_id in zip(owners, event_ids, strict=True):
-                key = event.get_dagster_event().asset_key.to_string()
-                values = self._get_asset_entry_values(event, event_id, has_index_cols)
-                latest.setdefault(key, {}).update(values)
-            for key, values in latest.items():
+                dagster_event = event.get_dagster_event()
+                key = dagster_event.asset_key.to_string()
+                last_event[key] = (event, event_id)
+                if dagster_event.is_step_materialization:
+                    last_materialization[key] = (event, event_id)
+            for key, (event, event_id) in last_event.items():
+                values = {}
+                if key in last_materialization and last_materialization[key][0] is not event:
+                    values.update(
+                        self._get_asset_entry_values(*last_materialization[key], has_index_cols)
+                    )
+                values.update(self._get_asset_entry_values(event, event_id, has_index_cols))
                 if not values:
                     continue
                 # Update, else insert: the transaction's write lock keeps the row from

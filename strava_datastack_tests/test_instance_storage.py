@@ -69,8 +69,12 @@ def _what_the_user_sees(instance: dg.DagsterInstance, run_ids: list[str]) -> dic
             for status in AssetPartitionStatus
         }
         record = instance.get_asset_records([asset.key])
-        seen[f"{asset.key.to_user_string()} last run"] = (
-            run_ids.index(record[0].asset_entry.last_run_id) if record else None
+        entry = record[0].asset_entry
+        last = entry.last_materialization_record
+        seen[f"{asset.key.to_user_string()} last run"] = run_ids.index(entry.last_run_id)
+        seen[f"{asset.key.to_user_string()} last materialization"] = (
+            run_ids.index(last.run_id),
+            last.partition_key,
         )
         seen[f"{asset.key.to_user_string()} materialized"] = sorted(
             instance.get_materialized_partitions(asset.key)
@@ -125,6 +129,8 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
     assert seen["project"]["raw_days"]["MATERIALIZED"] == days
     assert seen["project"]["model_days"]["FAILED"] == days
     assert seen["project"]["raw_days last run"] == 1
+    assert seen["project"]["model_days last run"] == 1
+    assert seen["project"]["model_days last materialization"][0] == 0
     # Both runs showed the model's range in progress while they ran.
     assert seen["project"]["while running"] == [["AssetPartitionStatus.IN_PROGRESS"]] * 2
     assert len(seen["project"]["check executions"]) >= 2 * days
