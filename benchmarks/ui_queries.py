@@ -174,7 +174,18 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=3, help="years materialized (default 3)")
     parser.add_argument("--history-start", help="first partition day (default: the project's)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--instance", metavar="DIR",
+        help="measure an existing run instead: a `<window>-dagster` folder that "
+        "`backfill_overhead.py --keep` left (its dagster_home and data)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.instance:
+        work = Path(args.instance)
+        timings = measure_ui(work / "dagster_home", _env(dict(os.environ), work / "data", {}),
+                             str(window_of(1, None)[1]))  # fmt: skip
+        _report(timings, args.years)
+        return
     extra_env = {}
     if args.history_start:
         extra_env["STRAVA_DATASTACK_HISTORY_START"] = args.history_start
@@ -192,13 +203,17 @@ def main() -> None:
             print(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+    _report(timings, args.years)
+
+
+def _report(timings: dict[str, float], years: int) -> None:
     for query, seconds in timings.items():
         print(f"{query}: {seconds:.2f} s")
     partitions = timings.pop("partitions")
     start = timings.pop("webserver_start")
     cold = max(v for k, v in timings.items() if k.endswith(" cold"))
     warm = max(v for k, v in timings.items() if k.endswith(" warm"))
-    print(f"partitions={partitions:.0f} years={args.years} webserver_start_s={start:.1f} "
+    print(f"partitions={partitions:.0f} years={years} webserver_start_s={start:.1f} "
           f"max_cold_s={cold:.2f} max_warm_s={warm:.2f}")  # fmt: skip
 
 
