@@ -207,9 +207,9 @@ def main() -> None:
 
 
 def _report(timings: dict[str, float], years: int) -> None:
+    partitions = timings.pop("partitions")
     for query, seconds in timings.items():
         print(f"{query}: {seconds:.2f} s")
-    partitions = timings.pop("partitions")
     start = timings.pop("webserver_start")
     cold = max(v for k, v in timings.items() if k.endswith(" cold"))
     warm = max(v for k, v in timings.items() if k.endswith(" warm"))
