@@ -13,9 +13,9 @@ rendered once up front as in ``ingest.py``) serves the history. For each window:
   ``load_window`` (the ingest assets' body) over the window, then ``dbt build`` with the same
   ``--vars`` the dbt asset passes.
 
-overhead = dagster_s / bare_s. ``--ui`` also starts ``dagster-webserver`` on the instance of the
-last window and times the GraphQL queries the asset pages issue (``--history-start`` moves the
-partitions' first day, as ``STRAVA_DATASTACK_HISTORY_START`` does).
+overhead = dagster_s / bare_s (and the same of CPU seconds, steadier on a shared machine).
+``--history-start`` moves the partitions' first day, as ``STRAVA_DATASTACK_HISTORY_START`` does.
+The UI's queries on such an instance: ``ui_queries.py``.
 
 Run: ``uv run python benchmarks/backfill_overhead.py`` (1 and 5 years; ``--years 1`` for the
 quick half, ``--days 31`` for a one-month probe). The last line reads
@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -213,139 +215,30 @@ def bare_child(first: date, last: date, work: Path, out: Path) -> None:
     out.write_text(json.dumps(figures))
 
 
-# --- the UI's GraphQL queries ----------------------------------------------------------------
-
-# The expensive parts of what the UI asks when the asset graph, an asset's page and one of its
-# partitions are open (queries of dagster-webserver's ui-core, fragments cut to the fields that
-# read the event log: partition statuses, latest runs, event history).
-UI_QUERIES = {
-    "AssetGraphLiveQuery": """
-        query ($assetKeys: [AssetKeyInput!]!) {
-          assetNodes(assetKeys: $assetKeys, loadMaterializations: true) {
-            id
-            partitionStats { numMaterialized numMaterializing numPartitions numFailed }
-          }
-          assetsLatestInfo(assetKeys: $assetKeys) {
-            id inProgressRunIds unstartedRunIds latestRun { id status }
-          }
-        }""",
-    "AssetHealthQuery": """
-        query ($assetKeys: [AssetKeyInput!]!) {
-          assetsOrError(assetKeys: $assetKeys) {
-            ... on AssetConnection {
-              nodes { id latestMaterializationTimestamp
-                      assetHealth { assetHealth materializationStatus assetChecksStatus } }
-            }
-          }
-        }""",
-    "PartitionHealthQuery": """
-        query ($assetKey: AssetKeyInput!) {
-          assetNodeOrError(assetKey: $assetKey) {
-            ... on AssetNode {
-              id
-              partitionKeysByDimension { name type partitionKeys }
-              assetPartitionStatuses {
-                ... on TimePartitionStatuses { ranges { status startKey endKey } }
-              }
-            }
-          }
-        }""",
-    "LatestAssetPartitionsQuery": """
-        query ($assetKey: AssetKeyInput!) {
-          assetNodeOrError(assetKey: $assetKey) {
-            ... on AssetNode { id partitionKeyConnection(limit: 50, ascending: false) { results } }
-          }
-        }""",
-    "RecentAssetEventsQuery": """
-        query ($assetKey: AssetKeyInput!) {
-          assetOrError(assetKey: $assetKey) {
-            ... on Asset {
-              id
-              assetEventHistory(limit: 100, eventTypeSelectors: [MATERIALIZATION]) {
-                results { ... on MaterializationEvent { runId partition timestamp } }
-              }
-            }
-          }
-        }""",
-    "AssetPartitionDetailQuery": """
-        query ($assetKey: AssetKeyInput!, $partitionKey: String!) {
-          assetOrError(assetKey: $assetKey) {
-            ... on Asset {
-              id
-              definition { id latestRunForPartition(partition: $partitionKey) { id status } }
-              assetEventHistory(partitions: [$partitionKey], limit: 1000,
-                                eventTypeSelectors: [MATERIALIZATION, FAILED_TO_MATERIALIZE]) {
-                results { ... on MaterializationEvent { runId partition } }
-              }
-            }
-          }
-        }""",
-}
-# The assets whose pages are opened: the raw table every model reads, and the largest mart.
-UI_ASSETS = (["strava", "activities"], ["marts", "fct_activities"])
-
-
-def measure_ui(home: Path, env: dict[str, str], partition: str) -> dict[str, float]:
-    """Starts dagster-webserver on the instance; seconds per query, the first (cold) asking."""
-    import socket
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    args = [str(VENV_BIN / "dagster-webserver"), "-m", "strava_datastack.definitions"]
-    args += ["-h", "127.0.0.1", "-p", str(port)]
-    log = (home / "webserver.log").open("w")
-    server = subprocess.Popen(args, cwd=REPO_ROOT, env={**env, "DAGSTER_HOME": str(home)},
-                              stdout=log, stderr=log, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-
-    def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables}).encode()
-        request = urllib.request.Request(
-            f"{url}/graphql", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=600) as answer:
-            result = json.loads(answer.read())
-        if result.get("errors"):
-            raise SystemExit(f"GraphQL error: {result['errors'][:1]}")
-        return result["data"]
-
-    timings: dict[str, float] = {}
-    try:
-        started = time.perf_counter()
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=5).read()
-                break
-            except OSError:
-                if server.poll() is not None or time.perf_counter() - started > 600:
-                    raise SystemExit("dagster-webserver did not start; see webserver.log") from None
-                time.sleep(1)
-        timings["webserver_start"] = time.perf_counter() - started
-        keys = [{"path": node["assetKey"]["path"]} for node in
-                ask("{ assetNodes { assetKey { path } } }", {})["assetNodes"]]  # fmt: skip
-        for name in ("AssetGraphLiveQuery", "AssetHealthQuery"):
-            began = time.perf_counter()
-            ask(UI_QUERIES[name], {"assetKeys": keys})
-            timings[name] = time.perf_counter() - began
-        for path in UI_ASSETS:
-            for name in ("PartitionHealthQuery", "LatestAssetPartitionsQuery",
-                         "RecentAssetEventsQuery", "AssetPartitionDetailQuery"):  # fmt: skip
-                variables = {"assetKey": {"path": path}, "partitionKey": partition}
-                if "partitionKey" not in UI_QUERIES[name]:
-                    del variables["partitionKey"]
-                began = time.perf_counter()
-                ask(UI_QUERIES[name], variables)
-                timings[f"{name}:{'/'.join(path)}"] = time.perf_counter() - began
-    finally:
-        os.killpg(server.pid, 9)
-        server.wait()
-        log.close()
-    return timings
-
-
 # --- main ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def serving_emulator(earliest: date) -> Iterator[dict[str, str]]:
+    """The emulator serving the history from `earliest`; yields the environment to run with."""
+    from strava_datastack.emulator import StravaEmulator
+
+    emu = StravaEmulator(seed=1, clock_start=CLOCK, read_limits=NO_LIMITS, overall_limits=NO_LIMITS)
+    started = time.perf_counter()
+    cache = _prerender(emu, datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC),
+                       CLOCK)  # fmt: skip
+    print(f"pre-rendered {len(cache):,} emulator responses in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    _serve_prerendered(emu, cache)
+    emu.start()
+    try:
+        env = {**os.environ, **emu.env()}
+        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = log_in_once(emu)
+        env.pop("STRAVA_DATASTACK_DATA_DIR", None)
+        env.pop("DAGSTER_HOME", None)
+        yield env
+    finally:
+        emu.stop()
 
 
 def _print_run(label: str, dagster: dict[str, Any] | None, bare: dict[str, Any] | None) -> None:
@@ -382,9 +275,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--years", type=int, action="append", help="window length (default 1, 5)")
     parser.add_argument("--days", type=int, help="one window of N days instead of years")
+    parser.add_argument("--window", metavar="FIRST...LAST", help="one window of these days")
     parser.add_argument("--no-bare", action="store_true", help="only the Dagster run")
     parser.add_argument("--no-dagster", action="store_true", help="only the bare run")
-    parser.add_argument("--ui", action="store_true", help="time the UI's GraphQL queries")
     parser.add_argument("--history-start", help="first partition day (YYYY-MM-DD)")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE",
@@ -403,58 +296,38 @@ def main() -> None:
                    Path(args.work), Path(args.out))  # fmt: skip
         return
 
-    from strava_datastack.emulator import StravaEmulator
-
-    windows = (
-        [(f"{args.days}d", *window_of(None, args.days))]
-        if args.days
-        else [(f"{y}y", *window_of(y, None)) for y in sorted(set(args.years or (1, 5)))]
-    )
+    if args.window:
+        first, last = (date.fromisoformat(day) for day in args.window.split("..."))
+        windows = [(f"{(last - first).days + 1}d", first, last)]
+    elif args.days:
+        windows = [(f"{args.days}d", *window_of(None, args.days))]
+    else:
+        windows = [(f"{y}y", *window_of(y, None)) for y in sorted(set(args.years or (1, 5)))]
     extra_env = dict(item.split("=", 1) for item in args.env)
     if args.history_start:
         extra_env["STRAVA_DATASTACK_HISTORY_START"] = args.history_start
-    emu = StravaEmulator(seed=1, clock_start=CLOCK, read_limits=NO_LIMITS, overall_limits=NO_LIMITS)
     earliest = min(first for _, first, _ in windows)
-    started = time.perf_counter()
-    cache = _prerender(emu, datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC),
-                       CLOCK)  # fmt: skip
-    print(f"pre-rendered {len(cache):,} emulator responses in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
-    _serve_prerendered(emu, cache)
-    emu.start()
     root = Path(tempfile.mkdtemp(prefix="backfill-overhead-"))
     results: dict[str, tuple[dict | None, dict | None]] = {}
-    ui: dict[str, float] | None = None
     try:
-        env = {**os.environ, **emu.env()}
-        env["SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"] = log_in_once(emu)
-        env.pop("STRAVA_DATASTACK_DATA_DIR", None)
-        env.pop("DAGSTER_HOME", None)
-        for label, first, last in windows:
-            dagster = bare = None
-            if not args.no_dagster:
-                work = root / f"{label}-dagster"
-                work.mkdir()
-                profile = None
-                if args.profile:
-                    Path(args.profile).mkdir(parents=True, exist_ok=True)
-                    profile = str(Path(args.profile).resolve() / f"dagster_{label}.prof")
-                dagster = run_dagster(first, last, env, work, extra_env, profile)
-            if not args.no_bare:
-                work = root / f"{label}-bare"
-                work.mkdir()
-                bare = run_bare(first, last, env, work)
-            results[label] = (dagster, bare)
-            _print_run(f"{label} ({first}...{last})", dagster, bare)
-        if args.ui and not args.no_dagster:
-            label = windows[-1][0]
-            work = root / f"{label}-dagster"
-            ui_env = _env(env, work / "data", extra_env)
-            ui = measure_ui(work / "dagster_home", ui_env, str(windows[-1][2]))
-            for query, seconds in ui.items():
-                print(f"ui {query}: {seconds:.2f} s")
+        with serving_emulator(earliest) as env:
+            for label, first, last in windows:
+                dagster = bare = None
+                if not args.no_dagster:
+                    work = root / f"{label}-dagster"
+                    work.mkdir()
+                    profile = None
+                    if args.profile:
+                        Path(args.profile).mkdir(parents=True, exist_ok=True)
+                        profile = str(Path(args.profile).resolve() / f"dagster_{label}.prof")
+                    dagster = run_dagster(first, last, env, work, extra_env, profile)
+                if not args.no_bare:
+                    work = root / f"{label}-bare"
+                    work.mkdir()
+                    bare = run_bare(first, last, env, work)
+                results[label] = (dagster, bare)
+                _print_run(f"{label} ({first}...{last})", dagster, bare)
     finally:
-        emu.stop()
         if args.keep:
             print(f"kept {root}")
         else:
@@ -473,8 +346,9 @@ def main() -> None:
         parts.append(f"cpu_overhead={dagster['cpu_s'] / bare['cpu_s']:.2f}")
     if dagster:
         parts.append(f"events={dagster['events']}")
-    if ui:
-        parts.append(f"ui_max_s={max(v for k, v in ui.items() if k != 'webserver_start'):.2f}")
+        parts.append(f"dagster_cpu_s={dagster['cpu_s']:.1f}")
+    if bare:
+        parts.append(f"bare_cpu_s={bare['cpu_s']:.1f} requests={bare['requests']}")
     print(" ".join(parts))
 
 

@@ -24,12 +24,21 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from itertools import groupby
 from pathlib import Path
 
+import sqlalchemy as db
 from dagster import Field
 from dagster._config import StringSource
+from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.base_storage import DagsterStorage
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetKeyTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
@@ -39,7 +48,7 @@ from dagster._core.storage.sqlite_storage import (
     _runs_directory,
     _schedule_directory,
 )
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster._utils import mkdir_p
 from sqlalchemy.engine import Connection
 
@@ -59,6 +68,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         # The batch being written by this thread: its open connection per database.
         self._batch = threading.local()
         self._tables_seen: set[str] = set()
+        self._asset_key_cols_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
         # Re-entrant: a batch holds the lock from start to commit, and Dagster's store_event
         # takes it again for every connection it asks for. Other threads wait for the commit.
@@ -78,17 +88,116 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         """Stores the events as Dagster's `store_event` does, committing once per database.
 
+        Runs of asset events (a range's planned events, an asset's materializations over the
+        range) are written with one statement per table; other events one by one, in order.
         If anything fails, nothing of the batch is committed; Dagster then stores the events one
         by one (`handle_new_event`'s fallback).
         """
         with self._db_lock, ExitStack() as stack:
             self._batch.connections, self._batch.stack = {}, stack
             try:
-                for event in events:
-                    self.store_event(event)
+                for (_run_id, bulk), group in groupby(events, key=_bulk_group):
+                    if bulk:
+                        self._store_asset_events(list(group))
+                    else:
+                        for event in group:
+                            self.store_event(event)
             finally:
                 # Leaving the stack commits (or, after an error, rolls back) each connection.
                 self._batch.connections = self._batch.stack = None
+
+    def _store_asset_events(self, events: list[EventLogEntry]) -> None:
+        """What `store_event` writes for each of these asset events of one run, in bulk.
+
+        A planned event for a range of partitions is one row of the run's log, and one row per
+        partition in the cross-run index: the index rows are what Dagster reads to show a
+        partition as in progress, or failed when the run fails.
+        """
+        rows = [self._event_to_row(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        index_rows, owners = [], []
+        for event, row in zip(events, rows, strict=True):
+            subset = event.get_dagster_event().partitions_subset
+            for partition in subset.get_partition_keys() if subset else [row["partition"]]:
+                index_rows.append({**row, "partition": partition})
+                owners.append(event)
+        with self.index_transaction() as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), index_rows)
+            # This transaction holds SQLite's write lock since the insert: the new rows are the
+            # last ids of the table, in order.
+            last_id = conn.execute(db.select(db.func.max(SqlEventLogStorageTable.c.id))).scalar()
+            event_ids = list(range(last_id - len(index_rows) + 1, last_id + 1))
+            self._store_asset_event_tags(conn, owners, event_ids)
+            # The asset_keys row of each asset, updated once with what the events in order
+            # would have left in it: the last event's columns over those of the last
+            # materialization (the only event that sets `last_materialization`, a serialized
+            # record: computing it for every event cost a second serialization each).
+            has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
+            last_event: dict[str, tuple[EventLogEntry, int]] = {}
+            last_materialization: dict[str, tuple[EventLogEntry, int]] = {}
+            for event, event_id in zip(owners, event_ids, strict=True):
+                dagster_event = event.get_dagster_event()
+                key = dagster_event.asset_key.to_string()
+                last_event[key] = (event, event_id)
+                if dagster_event.is_step_materialization:
+                    last_materialization[key] = (event, event_id)
+            for key, (event, event_id) in last_event.items():
+                values = {}
+                if key in last_materialization and last_materialization[key][0] is not event:
+                    values.update(
+                        self._get_asset_entry_values(*last_materialization[key], has_index_cols)
+                    )
+                values.update(self._get_asset_entry_values(event, event_id, has_index_cols))
+                if not values:
+                    continue
+                # Update, else insert: the transaction's write lock keeps the row from
+                # appearing in between.
+                updated = conn.execute(
+                    AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+                )
+                if not updated.rowcount:
+                    conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """Dagster's rows for a planned check (one per partition of the run), in one executemany.
+
+        Dagster builds one INSERT with a VALUES tuple per partition: for a 5-year range that is
+        ~0.5 s of SQLAlchemy per check (seconds at 5 years), and dbt's tests are ~230 checks.
+        """
+        planned = event.get_dagster_event().asset_check_planned_data
+        subset = planned.partitions_subset
+        row = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        partitions = subset.get_partition_keys() if subset else [None]
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(),
+                [{**row, "partition": partition} for partition in partitions],
+            )
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked (by reflecting the table) for every asset event; columns never go away.
+        if column_name not in self._asset_key_cols_seen:
+            if not super()._has_asset_key_col_on_connection(conn, column_name):
+                return False
+            self._asset_key_cols_seen.add(column_name)
+        return True
+
+    @property
+    def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
+        # One planned event per asset for a range run, instead of one per asset and day; the
+        # index still gets a row per partition (_store_asset_events).
+        return True
 
     def has_table(self, table_name: str) -> bool:
         # Asked for every asset event, each time through a new engine; tables never go away.
@@ -116,6 +225,20 @@ def _creation_lock(base_dir: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# The asset events written in bulk; `_get_asset_entry_values` knows each of them.
+BULK_EVENT_TYPES = frozenset(
+    {
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        DagsterEventType.ASSET_FAILED_TO_MATERIALIZE,
+    }
+)
+
+
+def _bulk_group(event: EventLogEntry) -> tuple[str, bool]:
+    return event.run_id, event.is_dagster_event and event.dagster_event_type in BULK_EVENT_TYPES
+
+
 class ProjectSqliteStorage(DagsterSqliteStorage):
     """`storage: sqlite` (same files under base_dir) with the batching event log above.
 
@@ -132,9 +255,7 @@ class ProjectSqliteStorage(DagsterSqliteStorage):
         self.base_dir = base_dir
         with _creation_lock(base_dir):
             self._run_storage = SqliteRunStorage.from_local(_runs_directory(base_dir))
-            self._event_log_storage = BatchingSqliteEventLogStorage(
-                _event_logs_directory(base_dir)
-            )
+            self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
             self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
         self._inst_data = inst_data
         os.environ.setdefault(EVENT_BATCH_SIZE_ENV, str(event_batch_size))

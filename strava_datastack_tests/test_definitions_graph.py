@@ -289,7 +289,7 @@ print(json.dumps([keys[0], keys[-1]]))
 
 @pytest.mark.parametrize(
     ("history_start", "first_partition"),
-    [(None, "2021-01-01"), ("2019-03-05", "2019-03-05")],
+    [(None, "2009-01-01"), ("2019-03-05", "2019-03-05")],
 )
 def test_the_history_start_setting_moves_the_first_partition(history_start, first_partition):
     """Loaded the way Dagster loads the code location: the setting is read at import time."""
