@@ -42,7 +42,9 @@ const DAY_MS = 86400 * 1000;
 // For charts with one point or bar per month on a time axis: ECharts picks ticks for the span
 // it sees, and a short span (a few months, or one) gets day ticks (5, 9 ... 29) under monthly
 // bars. A minimum step of just over a month keeps the ticks on months.
-export const monthAxis = { xAxis: { minInterval: 32 * DAY_MS } };
+// ECharts also labels the axis' start, wherever the bars' padding puts it ("14:29:06 711"):
+// that label is hidden.
+export const monthAxis = { xAxis: { minInterval: 32 * DAY_MS, axisLabel: { showMinLabel: false } } };
 
 // The year-to-date chart draws every year on one common (leap) year, REFERENCE_YEAR, so this
 // year and last share the axis; its ticks name the month only (never the made-up year).

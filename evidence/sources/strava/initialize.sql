@@ -63,8 +63,10 @@ create or replace temp macro speed_kind(g) as
 -- runners read steps per minute, so on foot it doubles (spm). A ride's cadence stays rpm.
 create or replace temp macro cadence_of(c, g) as
     c * (case when g in ('run', 'walk_hike') then 2 else 1 end);
+-- (a swimmer's cadence is strokes per minute)
 create or replace temp macro cadence_unit(g) as
-    case when g in ('run', 'walk_hike') then 'spm' else 'rpm' end;
+    case when g in ('run', 'walk_hike') then 'spm' when g = 'swim' then 'strokes/min'
+        else 'rpm' end;
 -- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages (moving time is shown so
 -- everywhere: the pages take the format from components/formats.js)
 create or replace temp macro dur(s) as

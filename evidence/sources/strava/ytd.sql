@@ -20,5 +20,6 @@ select
     case
         when distance_change_pct is not null then printf('%+.0f%%', distance_change_pct)
         when ytd_distance_km > 0 then 'new this year'
+        else 'no distance'
     end as distance_change_label
 from marts.rpt_sport_ytd_comparison
