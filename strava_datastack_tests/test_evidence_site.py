@@ -79,6 +79,62 @@ def test_every_source_query_runs_on_the_marts():
     assert dict(zip(columns, rows[0], strict=True))["dist_unit"] == "km"
 
 
+def rows_of(results, table: str) -> list[dict]:
+    columns, rows = results[table]
+    return [dict(zip(columns, r, strict=True)) for r in rows]
+
+
+def test_each_sport_reads_in_its_own_units():
+    """Runs in pace and steps per minute, rides in speed and pedal rpm, swims in pace per 100 m:
+    the conversions of initialize.sql, checked against the marts' own numbers."""
+    warehouse = fixture_warehouse()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    marts = {
+        activity_id: (group, kmh, cadence)
+        for activity_id, group, kmh, cadence in con.execute(
+            "select activity_id, sport_group, avg_speed_kmh, avg_cadence from marts.fct_activities"
+        ).fetchall()
+    }
+    sample_cadence = {
+        (activity_id, index): cadence
+        for activity_id, index, cadence in con.execute(
+            "select activity_id, sample_index, cadence_rpm from marts.fct_activity_stream_samples"
+            " where cadence_rpm is not null"
+        ).fetchall()
+    }
+    con.close()
+    results = run_source_queries(warehouse)
+    seen = set()
+    for activity in rows_of(results, "activities"):
+        group, kmh, cadence = marts[activity["activity_id"]]
+        seen.add(group)
+        label = activity["pace_or_speed"]
+        if group == "run":
+            assert activity["speed_kind"] == "pace" and label.endswith(" /km"), label
+            assert activity["cadence_unit"] == "spm"
+            assert activity["avg_cadence"] == (None if cadence is None else 2 * cadence)
+        elif group == "ride":
+            assert activity["speed_kind"] == "speed" and label.endswith(" km/h"), label
+            assert activity["pace"] is None
+            assert (activity["cadence_unit"], activity["avg_cadence"]) == ("rpm", cadence)
+        elif group == "swim":
+            assert activity["speed_kind"] == "swim_pace" and label.endswith(" /100 m"), label
+            assert activity["swim_pace"] * 86400 == pytest.approx(360 / kmh)  # s per 100 m
+            minutes, seconds = divmod(round(360 / kmh), 60)
+            assert label == f"{minutes}:{seconds:02d} /100 m"
+    assert {"run", "ride", "swim"} <= seen
+    # The streams: a run's cadence doubles there too, a ride's does not.
+    groups = set()
+    for point in rows_of(results, "stream_points"):
+        if point["cadence"] is not None:
+            group = marts[point["activity_id"]][0]
+            factor = 2 if group in ("run", "walk_hike") else 1
+            strides = sample_cadence[point["activity_id"], point["sample_index"]]
+            assert point["cadence"] == factor * strides, (group, point)
+            groups.add(group)
+    assert {"run", "ride"} <= groups
+
+
 def test_a_file_only_activity_has_its_laps_splits_and_best_efforts_on_the_site():
     """The activity imported from a device file alone reaches the site's tables with what the
     file gives (laps) and what is computed from its samples (splits, best efforts)."""
@@ -175,6 +231,11 @@ def test_units_follow_measurement_preference(tmp_path):
         "select distance_km, elevation_gain_m, pace_min_per_km from marts.fct_activities"
         " where sport_group = 'run' order by start_at_utc desc limit 1"
     ).fetchone()
+    swim_kmh = dict(
+        con.execute(
+            "select activity_id, avg_speed_kmh from marts.fct_activities where sport_group = 'swim'"
+        ).fetchall()
+    )
     con.close()
 
     results = run_source_queries(warehouse)
@@ -189,6 +250,11 @@ def test_units_follow_measurement_preference(tmp_path):
     assert run["elevation"] == pytest.approx(metric[1] * 3.280839895)
     assert run["pace"] * 1440 == pytest.approx(metric[2] * 1.609344)
     assert run["pace_or_speed"].endswith("/mi")
+    assert units["swim_pace_unit"] == "/100 yd"
+    swim = next(r for r in rows_of(results, "activities") if r["sport_group"] == "swim")
+    seconds_per_100_yd = 0.09144 / swim_kmh[swim["activity_id"]] * 3600
+    assert swim["swim_pace"] * 86400 == pytest.approx(seconds_per_100_yd)
+    assert swim["pace_or_speed"].endswith(" /100 yd")
 
 
 def test_home_page_shows_this_years_distance_and_count(built_site):

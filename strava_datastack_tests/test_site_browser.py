@@ -47,6 +47,49 @@ TIMEOUT_MS = 45_000
 ERROR_BOX = ".bg-red-50.border-red-200"
 
 
+# What ECharts drew, per chart of the page: the charts render to canvas, so the tick labels are
+# read from each chart's axis model (the labels it lays out) rather than from the DOM.
+CHARTS_JS = """() => {
+  const charts = Object.values(window[Symbol.for('__evidence-chart-window-debug__')] || {});
+  return charts.filter((c) => !c.isDisposed() && c.getOption()).map((c) => {
+    const option = c.getOption();
+    const model = c.getModel();
+    const axis = (kind) => {
+      const component = model.getComponent(kind, 0);
+      if (!component || !component.axis) return null;
+      // the labels ECharts lays out, less the first or last when the chart hides it
+      let labels = component.axis.getViewLabels().map((l) => l.formattedLabel);
+      if (component.get('axisLabel.showMinLabel') === false) labels = labels.slice(1);
+      if (component.get('axisLabel.showMaxLabel') === false) labels = labels.slice(0, -1);
+      return { type: component.axis.type, extent: component.axis.scale.getExtent(), labels };
+    };
+    return {
+      title: (option.title && option.title[0] && option.title[0].text) || '',
+      x: axis('xAxis'),
+      y: axis('yAxis'),
+      legend: Boolean(option.legend && option.legend[0] && option.legend[0].show),
+      series: model.getSeries().map((s) => {
+        const style = s.getData().getVisual('style') || {};
+        return {
+          name: s.name,
+          type: s.subType,
+          points: s.getData().count(),
+          symbols: s.get('showSymbol') !== false && s.get('symbol') !== 'none',
+          color: String(style.stroke || style.fill || s.get('itemStyle.color')),
+        };
+      }),
+    };
+  });
+}"""
+MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+
+def seconds_of(label: str) -> int:
+    """'1:05:00' or '4:30' (as the time and pace formats print) -> seconds."""
+    parts = [int(p) for p in label.split(":")]
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
+
+
 def hms(seconds: float) -> str:
     """Seconds as Evidence's '[h]:mm:ss' format shows them."""
     s = round(seconds)
@@ -151,6 +194,23 @@ class Page:
         assert "Error" not in self.page.locator("h1").first.inner_text()
         assert not self.errors, f"{name}: {self.errors}"
 
+    def charts(self) -> dict[str, dict]:
+        """The page's charts as drawn now, by title."""
+        return {c["title"]: c for c in self.page.evaluate(CHARTS_JS)}
+
+    def chart(self, title: str) -> dict:
+        """The chart titled ``title`` once it has drawn its data (see CHARTS_JS)."""
+        self.page.wait_for_function(
+            f"""() => ({CHARTS_JS})().some(
+                (c) => c.title === {title!r} && c.series.some((s) => s.points > 0))""",
+            timeout=TIMEOUT_MS,
+        )
+        self.page.wait_for_timeout(300)  # the echartsOptions are applied right after the data
+        return self.charts()[title]
+
+    def main_text(self) -> str:
+        return self.page.locator("#evidence-main-article").inner_text()
+
     def choose(self, dropdown_title: str, option: str) -> None:
         """Pick ``option`` in the Evidence Dropdown labelled ``dropdown_title``."""
         self.page.get_by_role("combobox", name=dropdown_title, exact=True).click()
@@ -186,13 +246,40 @@ def test_home(open_page, wh):
         " where local_week = date_trunc('week', ?::date)",
         as_of,
     )[0][0]
+    week_s = wh(
+        "select coalesce(sum(moving_time_s), 0) from marts.fct_activities"
+        " where local_week = date_trunc('week', ?::date)",
+        as_of,
+    )[0][0]
     page = open_page("/")
     page.big_value("Distance this year (km)", f"{km:,.0f}")
+    page.big_value("Moving time", hms(week_s))  # the first one: this week, as h:mm:ss
+    (change_km,) = wh(
+        "select distance_change_km from marts.rpt_sport_ytd_comparison where sport_group = 'all'"
+    )[0]
+    (change_pct,) = wh(
+        "select distance_change_pct from marts.rpt_sport_ytd_comparison where sport_group = 'ride'"
+    )[0]
+    page.wait_for_text(rf"{re.escape(f'{change_km:+,.0f}')}\s*\S?\s*km against last year")
+    ytd_table = page.page.get_by_test_id("DataTable-ytd_by_sport")
+    playwright_sync.expect(ytd_table).to_contain_text("Change (%)")
+    # Evidence prints a missing delta as "– –" (a zero one as "0 –")
+    assert not re.search("\u2013\\s*\u2013", ytd_table.inner_text())
+    if change_pct is not None:
+        playwright_sync.expect(ytd_table).to_contain_text(f"{change_pct:+.0f}%")
     page.big_value("Activities this year", f"{count:,}")
     page.big_value("Distance (km)", f"{week_km:,.1f}")  # the first one: this week
     (latest,) = wh("select name from marts.fct_activities order by start_at_utc desc limit 1")[0]
     page.wait_for_text(re.escape(latest))
     assert page.page.locator("canvas, svg").count() > 3  # charts and the calendar drew
+
+    # Year to date: both years on one month axis, told apart by a legend and by colour.
+    ytd = page.chart("Cumulative distance (km), this year and last")
+    assert ytd["legend"]
+    assert {s["name"] for s in ytd["series"]} == {"This year", "Last year"}
+    assert ytd["x"]["type"] == "time"
+    assert len(ytd["x"]["labels"]) >= 4 and set(ytd["x"]["labels"]) <= MONTHS, ytd["x"]
+    assert len({s["color"] for s in ytd["series"]}) == 2
     page.check_and_shoot("01-home")
 
 
@@ -201,10 +288,19 @@ def test_activities_table_and_sport_filter(open_page, wh):
     runs, run_km = wh(
         "select count(*), sum(distance_km) from marts.fct_activities where sport_group = 'run'"
     )[0]
+    total_s = wh("select sum(moving_time_s) from marts.fct_activities")[0][0]
     page = open_page("/activities/")
     page.big_value("Activities", f"{total:,}")
+    page.big_value("Moving time", hms(total_s))
     page.wait_for_text(rf"of {total:,} records")
     page.check_and_shoot("02-activities")
+
+    page.choose("Sport", "Swim")  # swims read in pace per 100 m, rides in km/h
+    page.wait_for_text(r"\d:\d\d /100 m")
+    page.choose("Sport", "Ride")
+    page.wait_for_text(r"\d km/h")
+    assert not re.search(r"/km|/100 m", page.main_text())
+    page.check_and_shoot("02b-activities-rides")
 
     # Filtering re-runs the query in the browser, on the Parquet files.
     page.choose("Sport", "Run")
@@ -241,6 +337,22 @@ def test_activity_page_splits_dropdown_queries_parquet(open_page, wh):
     playwright_sync.expect(summary).to_contain_text(f"{km_splits} splits")
     if efforts[0][0]:
         page.wait_for_text("Best efforts")
+    # Cadence in steps per minute: Strava's strides per minute, doubled.
+    (strides,) = wh(
+        "select avg_cadence from marts.fct_activity_stream_metrics where activity_id = ?",
+        activity_id,
+    )[0]
+    assert page.chart("Cadence (spm)")["y"]["extent"][1] > 120  # steps, not strides
+    (avg_strides,) = wh(
+        "select avg_cadence from marts.fct_activities where activity_id = ?", activity_id
+    )[0]
+    if avg_strides:
+        page.big_value("Cadence (spm)", f"{2 * avg_strides:,.0f}")
+    # Every stream chart starts at 0 km, the altitude area chart too.
+    for title in ("Pace (/km)", "Altitude (m)"):
+        chart = page.chart(title)
+        assert chart["x"]["extent"][0] == 0 and chart["x"]["labels"][0] == "0.0", chart["x"]
+    assert "Pace per split" in page.charts()
     page.check_and_shoot("04-activity-run")
 
     # Per mile instead of per km: the browser runs the splits query on splits.parquet itself.
@@ -262,7 +374,47 @@ def test_activity_page_splits_dropdown_queries_parquet(open_page, wh):
         f"fastest {round(fastest) // 60}:{round(fastest) % 60:02d}"
     )
     page.choose("Along", "Time")  # stream charts re-query along time instead of distance
+    page.page.wait_for_timeout(1500)
+    labels = page.chart("Heart rate (bpm)")["x"]["labels"]
+    minutes = [seconds_of(label) for label in labels]  # "h:mm" read as minutes
+    # round times from 0:00, evenly spaced: every 5, 10, 15 or 30 minutes, or whole hours
+    (step, *others) = {b - a for a, b in zip(minutes, minutes[1:], strict=False)}
+    assert minutes[0] == 0 and len(minutes) >= 3 and not others, labels
+    assert step in (1, 2, 5, 10, 15, 30) or step % 60 == 0, labels
     page.check_and_shoot("05-activity-run-per-mile")
+
+
+def newest_with_streams(wh, sport_group: str) -> tuple:
+    return wh(
+        "select activity_id, avg_speed_kmh, avg_cadence from marts.fct_activities as a"
+        " where sport_group = ? and exists (select 1 from marts.fct_activity_stream_samples as t"
+        "   where t.activity_id = a.activity_id)"
+        " order by start_at_utc desc limit 1",
+        sport_group,
+    )[0]
+
+
+def test_a_ride_reads_in_speed_and_a_swim_in_pace_per_100_m(open_page, wh):
+    activity_id, kmh, rpm = newest_with_streams(wh, "ride")
+    page = open_page(f"/activities/{activity_id}/")
+    page.big_value("Speed (km/h)", f"{kmh:,.1f}")
+    assert page.chart("Speed (km/h)")["series"][0]["points"] > 100
+    if rpm:
+        page.big_value("Cadence (rpm)", f"{rpm:,.0f}")  # pedal strokes, not doubled
+    assert not re.search(r"\bpace\b", page.main_text(), re.IGNORECASE)
+    assert not [title for title in page.charts() if "pace" in title.lower()]
+    page.check_and_shoot("06c-activity-ride")
+
+    activity_id, kmh, _ = newest_with_streams(wh, "swim")
+    per_100_m = round(360 / kmh)  # seconds for 100 m at kmh
+    page = open_page(f"/activities/{activity_id}/")
+    page.big_value("Pace (/100 m)", f"{per_100_m // 60}:{per_100_m % 60:02d}")
+    chart = page.chart("Pace (/100 m)")
+    assert chart["series"][0]["points"] > 10
+    low, high = chart["y"]["extent"]  # the axis spans the swim's pace, not its pace per km
+    assert low <= per_100_m / 86400 <= high and high < 600 / 86400, chart["y"]
+    assert "km/h" not in page.main_text() and "/km" not in page.main_text()
+    page.check_and_shoot("06d-activity-swim")
 
 
 def test_activity_page_not_prerendered_renders_in_the_browser(open_page, wh, site):
@@ -347,7 +499,20 @@ def test_trends_with_sport_filter(open_page, wh):
     page = open_page("/trends/")
     row = page.page.get_by_role("row", name=re.compile(rf"^{year} "))
     playwright_sync.expect(row.first).to_contain_text(f"{all_km[0][0]:,.0f}")
+    for title in (
+        "Distance per month (km)",
+        "Moving time per month (hours)",
+        "Elevation gain per month (m)",
+    ):
+        labels = page.chart(title)["x"]["labels"]  # months and years, never days
+        assert labels and all(lab in MONTHS or re.fullmatch(r"\d{4}", lab) for lab in labels)
+    weekly = page.chart("Weekly distance and its four-week average (km)")
+    assert len({s["color"] for s in weekly["series"]}) == 2  # a series and its average
     page.check_and_shoot("07-trends")
+    page.choose("Sport", "Swim")  # a few months only: still month ticks
+    page.page.wait_for_timeout(1500)
+    labels = page.chart("Distance per month (km)")["x"]["labels"]
+    assert labels and all(lab in MONTHS or re.fullmatch(r"\d{4}", lab) for lab in labels)
     page.choose("Sport", "Ride")
     playwright_sync.expect(row.first).to_contain_text(f"{ride_km[0][0]:,.0f}")
     page.check_and_shoot("08-trends-rides")
@@ -373,6 +538,10 @@ def test_records(open_page, wh):
     playwright_sync.expect(row.first).to_contain_text(hms(five_k[0][0]))
     page.big_value("Ride Eddington (km)", str(eddington[0][0]))
     page.big_value("Longest streak (days)", str(streak[0][0]))
+    for title in ("Personal-record progression", "Every effort over this distance"):
+        ticks = [seconds_of(label) for label in page.chart(title)["y"]["labels"]]
+        (step, *others) = {b - a for a, b in zip(ticks, ticks[1:], strict=False)}
+        assert not others and all(t % step == 0 for t in ticks), ticks  # round times
     page.check_and_shoot("10-records")
 
 
@@ -382,6 +551,9 @@ def test_gear(open_page, wh):
         label = f"{name} (retired)" if retired else name
         row = page.page.get_by_role("row", name=re.compile(rf"^{re.escape(label)} "))
         playwright_sync.expect(row.first).to_contain_text(f"{km:,.0f}")
+    # A bike or shoe used in one month only is one point: drawn as a marker, not lost.
+    cumulative = page.chart("Cumulative distance per bike and shoe (km)")
+    assert cumulative["series"] and all(s["symbols"] for s in cumulative["series"])
     page.check_and_shoot("11-gear")
 
 

@@ -22,21 +22,32 @@ select
     speed(avg_speed_kmh) as avg_speed,
     speed(max_speed_kmh) as max_speed,
     pace(pace_min_per_km) as pace,
-    -- what Strava lists: pace for runs and walks, speed for the rest
+    swim_pace(avg_speed_kmh) as swim_pace,
+    speed_kind(sport_group) as speed_kind,
+    -- what Strava lists: pace for runs and walks, pace per 100 m (or yd) for swims, speed for
+    -- the rest
     case
-        when pace_min_per_km > 0 then
+        when speed_kind(sport_group) = 'pace' and pace_min_per_km > 0 then
             printf(
                 '%d:%02d %s',
                 cast(round(pace(pace_min_per_km) * 86400) as bigint) // 60,
                 cast(round(pace(pace_min_per_km) * 86400) as bigint) % 60,
                 case when is_imperial() then '/mi' else '/km' end
             )
+        when speed_kind(sport_group) = 'swim_pace' and avg_speed_kmh > 0 then
+            printf(
+                '%d:%02d %s',
+                cast(round(swim_pace(avg_speed_kmh) * 86400) as bigint) // 60,
+                cast(round(swim_pace(avg_speed_kmh) * 86400) as bigint) % 60,
+                case when is_imperial() then '/100 yd' else '/100 m' end
+            )
         when avg_speed_kmh > 0 then
             printf('%.1f %s', speed(avg_speed_kmh), case when is_imperial() then 'mph' else 'km/h' end)
     end as pace_or_speed,
     avg_heartrate,
     max_heartrate,
-    avg_cadence,
+    cadence_of(avg_cadence, sport_group) as avg_cadence,
+    cadence_unit(sport_group) as cadence_unit,
     avg_watts,
     max_watts,
     weighted_avg_watts,

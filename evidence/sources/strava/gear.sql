@@ -13,6 +13,7 @@ select
     activity_count,
     dist(distance_km) as distance,
     cast(moving_time_h as double) as moving_hours,
+    dur(moving_time_h * 3600) as moving_time,
     elev(elevation_gain_m) as elevation,
     dist(strava_distance_km) as strava_distance,
     first_used_date,

@@ -45,11 +45,30 @@ create or replace temp macro speed_in(kmh, imperial) as
 -- format it '[m]:ss'
 create or replace temp macro pace_in(min_per_km, imperial) as
     min_per_km * (case when imperial then 1.609344 else 1.0 end) / 1440.0;
+-- km/h -> the time per 100 m (or per 100 yd when `imperial`) as a fraction of a day, formatted
+-- '[m]:ss': swimmers read pace per 100 of the pool's unit, not per km
+create or replace temp macro swim_pace_in(kmh, imperial) as
+    case when kmh > 0 then (case when imperial then 0.09144 else 0.1 end) / kmh / 24.0 end;
 create or replace temp macro dist(km) as dist_in(km, is_imperial());
 create or replace temp macro elev(m) as elev_in(m, is_imperial());
 create or replace temp macro speed(kmh) as speed_in(kmh, is_imperial());
 create or replace temp macro pace(min_per_km) as pace_in(min_per_km, is_imperial());
--- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages
+create or replace temp macro swim_pace(kmh) as swim_pace_in(kmh, is_imperial());
+-- How a sport's speed is read, as Strava shows it: 'pace' (per km or mile) on foot,
+-- 'swim_pace' (per 100 m or yd) in the water, 'speed' (km/h or mph) for everything else.
+create or replace temp macro speed_kind(g) as
+    case g when 'run' then 'pace' when 'walk_hike' then 'pace' when 'swim' then 'swim_pace'
+        else 'speed' end;
+-- Strava (and every device file) counts cadence on foot in strides per minute, one foot only;
+-- runners read steps per minute, so on foot it doubles (spm). A ride's cadence stays rpm.
+create or replace temp macro cadence_of(c, g) as
+    c * (case when g in ('run', 'walk_hike') then 2 else 1 end);
+-- (a swimmer's cadence is strokes per minute)
+create or replace temp macro cadence_unit(g) as
+    case when g in ('run', 'walk_hike') then 'spm' when g = 'swim' then 'strokes/min'
+        else 'rpm' end;
+-- seconds -> fraction of a day, formatted '[h]:mm:ss' on the pages (moving time is shown so
+-- everywhere: the pages take the format from components/formats.js)
 create or replace temp macro dur(s) as
     s / 86400.0;
 -- sport group -> the label the pages show (one colour per label, see components/sports.js)

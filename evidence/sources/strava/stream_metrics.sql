@@ -6,7 +6,7 @@ select
     has_heartrate_stream,
     has_power_stream,
     normalized_power_w,
-    avg_cadence,
+    cadence_of(avg_cadence, sport_group) as avg_cadence,
     variability_index,
     aerobic_decoupling_pct / 100.0 as aerobic_decoupling,
     avg_temperature_c,
@@ -16,3 +16,5 @@ select
     elev(min_altitude_m) as min_altitude,
     elev(max_altitude_m) as max_altitude
 from marts.fct_activity_stream_metrics
+-- the sport decides how cadence reads (see initialize.sql)
+left join (select activity_id, sport_group from marts.fct_activities) using (activity_id)

@@ -6,6 +6,7 @@ select
     activity_count,
     dist(distance_km) as distance,
     moving_time_h as moving_hours,
+    dur(moving_time_h * 3600) as moving_time,
     elev(elevation_gain_m) as elevation,
     kilojoules,
     calories

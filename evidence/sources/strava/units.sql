@@ -6,6 +6,7 @@ select
     case when is_imperial() then 'ft' else 'm' end as elev_unit,
     case when is_imperial() then 'mph' else 'km/h' end as speed_unit,
     case when is_imperial() then '/mi' else '/km' end as pace_unit,
+    case when is_imperial() then '/100 yd' else '/100 m' end as swim_pace_unit,
     case when is_imperial() then 'standard' else 'metric' end as split_units,
     case when is_imperial() then 'mile' else 'km' end as split_label
 from athlete_units
