@@ -189,7 +189,7 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
             + ("" if written else " (unchanged)")
         )
 
-    with out.stage("Archive import (import_files job: files + dbt, no Strava request)"):
+    with out.stage("Archive import (import_files job, files + dbt, no Strava request)"):
         days = {
             (first_day + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(archive_days)
         }

@@ -54,7 +54,7 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
         "Emulator",
         "Loading the code location",
         "Export archive",
-        "Archive import (import_files job: files + dbt, no Strava request)",
+        "Archive import (import_files job, files + dbt, no Strava request)",
     ], out
     assert names[4].startswith("API top-up ") and names[5:] == ["Evidence site"], out
     assert "Running dbt command" not in out and "dagster - " not in out
@@ -123,7 +123,7 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     again = run_demo().stdout
     stages = stage_lines(again)
     assert "Up to date: nothing new since the last load" in again
-    assert stages["Archive import (import_files job: files + dbt, no Strava request)"].startswith(
+    assert stages["Archive import (import_files job, files + dbt, no Strava request)"].startswith(
         "up to date"
     )
     api_stage = next(v for k, v in stages.items() if k.startswith("API top-up"))

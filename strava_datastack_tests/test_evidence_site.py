@@ -166,7 +166,15 @@ def test_a_file_only_activity_has_its_laps_splits_and_best_efforts_on_the_site()
     assert len(rows_of("splits")) == from_file["activity_splits"] > 1
     efforts = rows_of("best_efforts")
     assert len(efforts) == from_file["activity_best_efforts"] > 1
-    assert {e["pr_rank"] for e in efforts} == {None}  # Strava never ranked them
+    # Strava never ranked them: every rank is computed from the loaded history (1-3, or none).
+    con = duckdb.connect(str(warehouse), read_only=True)
+    computed = dict(con.execute(
+        "select effort_name, pr_rank from marts.fct_best_efforts"
+        " where activity_id = ? and pr_rank_source = 'computed'", [activity_id],
+    ).fetchall())  # fmt: skip
+    con.close()
+    assert {e["effort_name"]: e["pr_rank"] for e in efforts} == computed
+    assert set(computed.values()) <= {1, 2, 3, None}
     columns, rows = results["coverage"]
     coverage = dict(zip(columns, rows[0], strict=True))
     assert coverage["file_activities"] == 1

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import dagster as dg
 import pytest
 
+from strava_datastack.defs.partitions import history_start
 from strava_datastack.strava.budget import EMULATOR_CLOCK_ENV, BudgetState, Ledger
 from strava_datastack_tests.helpers import EMULATOR_NOW, PROJECT_COMMAND, REPO_ROOT
 
@@ -73,7 +74,7 @@ def test_status_says_where_things_come_from_and_what_is_loaded_without_a_request
         assert secret not in out
 
     assert "120 of 1000 read requests used, 880 left" in out
-    total = (date.fromisoformat(EMULATOR_NOW[:10]) - date(2021, 1, 1)).days + 1
+    total = (date.fromisoformat(EMULATOR_NOW[:10]) - date.fromisoformat(history_start())).days + 1
     assert f"2025-06-01 .. 2025-06-10: 5 of {total} days" in out
     assert "5 days missing in between" in out
     assert "gap 2025-06-04 .. 2025-06-05 (2 days)" in out
