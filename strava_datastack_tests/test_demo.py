@@ -84,8 +84,8 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
         # The code location's named jobs, so their asset checks are evaluated too.
         assert sorted(r.job_name for r in runs) == [
             "build_site",
-            "ingest_and_transform",
             "import_files",
+            "ingest_and_transform",
         ]
         api_run = next(r for r in runs if r.job_name == "ingest_and_transform")
         evaluated = {
