@@ -89,11 +89,11 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
         ]
         api_run = next(r for r in runs if r.job_name == "ingest_and_transform")
         evaluated = {
-            e.asset_check_evaluation.check_name
-            for e in instance.get_records_for_run(
+            record.event_log_entry.asset_check_evaluation.check_name
+            for record in instance.get_records_for_run(
                 api_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             ).records
-            if e.asset_check_evaluation
+            if record.event_log_entry.asset_check_evaluation
         }
         assert {"activities_row_counts", "totals_match_strava"} <= evaluated
         site = instance.get_latest_materialization_event(dg.AssetKey(["evidence", "site"]))
