@@ -139,27 +139,33 @@ def _year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
-    """Writes `site_status.data_status` (one row) into a private copy of the warehouse.
+def _replace_site_table(warehouse_copy: Path, table: str, columns: str, rows: list[tuple]) -> None:
+    """(Re)creates `site_status.<table>` with `columns` and `rows` in a private copy of the
+    warehouse; the table exists even when empty, so a page says "nothing" instead of failing.
 
     A schema of its own, not `marts`: Python writes it for the site, no dbt model builds it.
     """
-    row = asdict(status)
     with connect(warehouse_copy) as con:
         con.execute("create schema if not exists site_status")
-        con.execute(
-            "create or replace table site_status.data_status ("
-            "history_start_date date, partitions_total integer, partitions_loaded integer, "
-            "partitions_missing integer, last_sync_at_utc timestamp, "
-            "requests_used_today integer, daily_request_limit integer, "
-            "backfill_days_remaining integer, expected_completion_date date, "
-            "first_loaded_date date, last_loaded_date date, missing_inside_loaded integer, "
-            "ytd_complete boolean, last_ytd_complete boolean, all_complete boolean)"
-        )
-        con.execute(
-            f"insert into site_status.data_status values ({', '.join('?' for _ in row)})",
-            list(row.values()),
-        )
+        con.execute(f"create or replace table site_status.{table} ({columns})")
+        if rows:  # DuckDB refuses an empty executemany
+            marks = ", ".join("?" for _ in rows[0])
+            con.executemany(f"insert into site_status.{table} values ({marks})", rows)
+
+
+def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
+    """Writes `site_status.data_status` (one row)."""
+    _replace_site_table(
+        warehouse_copy,
+        "data_status",
+        "history_start_date date, partitions_total integer, partitions_loaded integer, "
+        "partitions_missing integer, last_sync_at_utc timestamp, "
+        "requests_used_today integer, daily_request_limit integer, "
+        "backfill_days_remaining integer, expected_completion_date date, "
+        "first_loaded_date date, last_loaded_date date, missing_inside_loaded integer, "
+        "ytd_complete boolean, last_ytd_complete boolean, all_complete boolean",
+        [tuple(asdict(status).values())],
+    )
 
 
 def import_problems() -> list[IndexedItem]:
@@ -172,41 +178,27 @@ def import_problems() -> list[IndexedItem]:
 
 
 def write_import_problems(warehouse_copy: Path, problems: list[IndexedItem]) -> None:
-    """Writes `site_status.import_problems` (one row per file) into a private copy of the
-    warehouse; the table exists even when empty, so the page says "nothing failed" instead of
-    "not exported".
-    """
-    with connect(warehouse_copy) as con:
-        con.execute("create schema if not exists site_status")
-        con.execute(
-            "create or replace table site_status.import_problems ("
-            "file_key varchar, file_format varchar, reason varchar, last_changed_at_utc timestamp)"
-        )
-        rows = [
-            (
-                problem.key,
-                problem.file_format,
-                problem.reason,
-                problem.last_changed.astimezone(UTC).replace(tzinfo=None),
-            )
-            for problem in problems
-        ]
-        if rows:  # DuckDB refuses an empty executemany
-            con.executemany("insert into site_status.import_problems values (?, ?, ?, ?)", rows)
+    """Writes `site_status.import_problems` (one row per file not imported)."""
+    _replace_site_table(
+        warehouse_copy,
+        "import_problems",
+        "file_key varchar, file_format varchar, reason varchar, last_changed_at_utc timestamp",
+        [
+            (p.key, p.file_format, p.reason, p.last_changed.astimezone(UTC).replace(tzinfo=None))
+            for p in problems
+        ],
+    )
 
 
 def write_activity_problems(warehouse_copy: Path, problems: list[ActivityProblem]) -> None:
     """Writes `site_status.activity_problems` (one row per activity Strava would not give us,
-    from `strava.problems.list_activity_problems()`) into a private copy of the warehouse; the
-    table exists even when empty, so the page says "nothing failed"."""
-    with connect(warehouse_copy) as con:
-        con.execute("create schema if not exists site_status")
-        con.execute(
-            "create or replace table site_status.activity_problems ("
-            "activity_id bigint, start_day date, request varchar, http_status integer, "
-            "reason varchar, attempts integer, state varchar, last_seen_at_utc timestamp)"
-        )
-        rows = [
+    from `strava.problems.list_activity_problems()`)."""
+    _replace_site_table(
+        warehouse_copy,
+        "activity_problems",
+        "activity_id bigint, start_day date, request varchar, http_status integer, "
+        "reason varchar, attempts integer, state varchar, last_seen_at_utc timestamp",
+        [
             (
                 p.activity_id,
                 p.day,
@@ -218,8 +210,5 @@ def write_activity_problems(warehouse_copy: Path, problems: list[ActivityProblem
                 p.last_seen_at.astimezone(UTC).replace(tzinfo=None),
             )
             for p in problems
-        ]
-        if rows:  # DuckDB refuses an empty executemany
-            con.executemany(
-                "insert into site_status.activity_problems values (?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+        ],
+    )
