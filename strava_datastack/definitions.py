@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from strava_datastack import paths
 from strava_datastack.defs.automation import (
     build_site,
     daily_refresh,
@@ -45,7 +46,7 @@ defs = dg.Definitions(
     # location (seconds each) for every step, which multiprocess execution would cost.
     executor=dg.in_process_executor,
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(paths.DBT_EXECUTABLE)),
         "warehouse": Warehouse(),
         "writer_pool": WriterPool(),
     },

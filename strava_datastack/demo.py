@@ -161,7 +161,9 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
                     error = event.step_failure_data.error
                     while error.cause is not None:  # Dagster's wrapper first, the cause last
                         error = error.cause
-                    out.say(f"{error.cls_name}: {error.message.splitlines()[0]}")
+                    # A `Failure` is the project's own plain message: no class name before it.
+                    named = "" if error.cls_name == "Failure" else f"{error.cls_name}: "
+                    out.say(f"{named}{error.message.splitlines()[0]}")
             out.say(
                 f"The {name} run {run_id} failed: the whole story is in {log}, and in the "
                 f"run's page of `DAGSTER_HOME={dagster_home} uv run dagster dev`."
@@ -190,9 +192,7 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
         )
 
     with out.stage("Archive import (import_files job, files + dbt, no Strava request)"):
-        days = {
-            (first_day + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(archive_days)
-        }
+        days = {(first_day + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(archive_days)}
         imported_days = instance.get_materialized_partitions(dg.AssetKey(["files", "activities"]))
         if not written and days <= imported_days:
             out.done("up to date: the archive is unchanged and every day of it is imported")

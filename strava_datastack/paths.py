@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -11,6 +12,9 @@ EVIDENCE_DIR = REPO_ROOT / "evidence"
 # Not strava.duckdb: DuckDB names the catalog after the file, and a catalog named like the raw
 # schema `strava` makes `strava.<table>` ambiguous.
 WAREHOUSE_FILE = "warehouse.duckdb"
+# dbt from the environment the project runs in, not whichever `dbt` PATH finds first (if any):
+# `.venv/bin/dg dev` or a daemon started without the environment activated has no dbt on PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 
 def data_dir() -> Path:

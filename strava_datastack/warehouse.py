@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TypeVar
 
 import duckdb
 
-from strava_datastack.paths import DBT_PROJECT_DIR, warehouse_snapshot_path
+from strava_datastack.paths import DBT_EXECUTABLE, DBT_PROJECT_DIR, warehouse_snapshot_path
 
 # Evidence's DuckDB (node, 1.x) cannot open files in DuckDB 2.0's default storage format. dlt and
 # dbt keep the version a file was created with, so creating it ourselves is enough.
@@ -195,9 +194,8 @@ def dbt_command(
     For tests and benchmarks: target and logs go into ``work`` so that runs never collide, and
     the warehouse path goes in the vars profiles.yml reads, as the Dagster assets pass it.
     """
-    dbt = Path(sys.executable).parent / "dbt"
     return [
-        str(dbt), *command,
+        str(DBT_EXECUTABLE), *command,
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(work / "target"),

@@ -242,6 +242,28 @@ def running_dagster(
         procs.stop()
 
 
+
+@contextlib.contextmanager
+def running_dg_dev(
+    env: Mapping[str, str], cwd: Path, log_dir: Path, ready_timeout_s: float = 300
+) -> Iterator[DagsterProcesses]:
+    """`dg dev` (its webserver and daemon in one command) on loopback, as a developer starts it
+    in the project folder; stopped on exit come what may."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs = DagsterProcesses(port=free_port(), log_dir=log_dir)
+    try:
+        procs.processes["dg-dev"] = _start(
+            "dg-dev",
+            [str(VENV_BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(procs.port)],
+            env,
+            cwd,
+            log_dir,
+        )
+        wait_until_ready(procs, "strava_datastack", ready_timeout_s)
+        yield procs
+    finally:
+        procs.stop()
+
 # --- GraphQL operations the UI uses --------------------------------------------------------
 
 SENSORS = """

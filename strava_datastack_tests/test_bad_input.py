@@ -8,7 +8,7 @@ import pytest
 
 from strava_datastack import paths
 from strava_datastack.definitions import defs
-from strava_datastack_tests.helpers import table_digest
+from strava_datastack_tests.helpers import materialize, table_digest
 
 DAY = "2025-06-10"
 TABLES = ["strava.activities", "strava.activity_details", "strava.activity_streams"]
@@ -28,7 +28,10 @@ def load(instance, day: str = DAY) -> dg.ExecuteInProcessResult:
 def failure_text(result: dg.ExecuteInProcessResult) -> str:
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert failures, "the run should have failed"
-    error, parts = failures[0].step_failure_data.error, []
+    failure, parts = failures[0].step_failure_data, []
+    if failure.user_failure_data:  # the Strava error's class, named beside its plain message
+        parts += [str(entry.value) for entry in failure.user_failure_data.metadata.values()]
+    error = failure.error
     while error is not None:  # Dagster wraps the asset's own exception: read the whole chain
         parts.append(f"{error.cls_name}: {error.message}")
         error = error.cause
@@ -67,6 +70,25 @@ def test_wrong_refresh_token_says_get_a_new_one_and_keeps_the_warehouse(loaded_d
     assert "StravaAuthError" in text
     assert "refresh token" in text and "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN" in text
     assert "not-a-real-token" not in text
+    assert digests() == before
+
+
+def test_a_wrong_client_secret_under_the_dagster_cli_is_one_plain_message(loaded_day, monkeypatch):
+    """As a user meets it: `dagster asset materialize` with a mistyped client secret."""
+    monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET", "mistyped-secret")
+    paths.token_store_path().unlink()  # no stored access token to carry the run
+    before = digests()
+    result = materialize("group:ingest", "--partition", "2025-06-11")  # a day not listed yet
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    # The advice follows the field Strava rejected, and the project's message is the error
+    # itself: no wrapper exception, no chain of causes through the project's internals.
+    assert "Failure: Strava refused to refresh the access token" in output
+    assert "The client secret is wrong" in output and "refresh token is not the problem" in output
+    assert "DagsterExecutionStepExecutionError" not in output
+    assert "caused by the following exception" not in output
+    assert "strava_datastack/strava/client.py" not in output
+    assert "mistyped-secret" not in output
     assert digests() == before
 
 

@@ -17,6 +17,7 @@ from strava_datastack.cli import main
 from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs.automation import explain_run_failure
 from strava_datastack.defs.checks import activities_row_counts, totals_match_strava
+from strava_datastack.defs.ingest.assets import STRAVA_ERROR
 from strava_datastack.defs.resources import Warehouse
 from strava_datastack.strava.budget import BudgetState, Ledger, RequestBudget, SystemClock
 from strava_datastack.strava.errors import StravaAuthError
@@ -166,6 +167,13 @@ def test_totals_of_a_period_not_fully_loaded_are_not_compared(data_dir, history_
     ("error", "explanation"),
     [
         (StravaAuthError("Strava refused the refresh token."), "names the one it rejected"),
+        # As the ingest asset raises it: the plain message, the Strava error's class beside it.
+        (
+            dg.Failure(
+                "Strava refused the refresh token.", metadata={STRAVA_ERROR: "StravaAuthError"}
+            ),
+            "names the one it rejected",
+        ),
         (RuntimeError("disk full"), "See the failed step's error above."),
     ],
 )

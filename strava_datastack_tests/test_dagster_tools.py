@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from strava_datastack_tests.dagster_processes import repository_selector, running_dg_dev
 from strava_datastack_tests.helpers import REPO_ROOT
 
 BIN = Path(sys.executable).parent
@@ -58,6 +59,34 @@ def test_dg_check_defs_and_list_defs(dagster_home, data_dir):
     assert {"ingest_and_transform", "import_files", "build_site"} <= {
         j["name"] for j in defs["jobs"]
     }
+
+
+JOBS_QUERY = """
+query Jobs($repo: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $repo) {
+    ... on Repository { jobs { name } assetNodes { id } }
+  }
+}
+"""
+
+
+def test_dg_dev_serves_the_code_location_even_without_the_environment_activated(
+    tmp_path, dagster_home, data_dir
+):
+    """`.venv/bin/dg dev` from the project folder, the environment not activated (its `bin` not
+    on PATH): the code location loads (dbt is found beside the environment's Python) and the
+    UI's GraphQL lists the jobs and assets."""
+    bin_dir = str(BIN)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bin_dir)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": path}
+    with running_dg_dev(env, REPO_ROOT, tmp_path / "logs") as dev:
+        repo = dev.graphql.query(JOBS_QUERY, {"repo": repository_selector("strava_datastack")})
+    repository = repo["repositoryOrError"]
+    assert {"ingest_and_transform", "import_files", "build_site"} <= {
+        job["name"] for job in repository["jobs"]
+    }
+    assert len(repository["assetNodes"]) > 50
+    assert (dagster_home / "history").is_dir(), "dg dev used the instance DAGSTER_HOME names"
 
 
 def test_dg_launch_a_partition_range_in_one_run(strava_env, data_dir, dagster_home):

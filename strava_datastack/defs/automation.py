@@ -12,6 +12,7 @@ import dagster as dg
 
 from strava_datastack import paths
 from strava_datastack.defs import run_tags
+from strava_datastack.defs.ingest.assets import STRAVA_ERROR
 from strava_datastack.defs.partitions import daily_partitions
 from strava_datastack.files.activity_file import peek_start
 from strava_datastack.files.file_index import FileIndex
@@ -211,7 +212,11 @@ def explain_run_failure(context: dg.RunFailureSensorContext) -> None:
     messages = [context.failure_event.message or ""]
     for event in context.get_step_failure_events():
         messages.append(event.message or "")
-        error = event.step_failure_data.error if event.step_failure_data else None
+        failure = event.step_failure_data
+        user_data = failure.user_failure_data if failure else None
+        if user_data and STRAVA_ERROR in user_data.metadata:
+            messages.append(str(user_data.metadata[STRAVA_ERROR].value))
+        error = failure.error if failure else None
         while error is not None:
             messages.append(f"{error.cls_name}: {error.message}")
             error = error.cause

@@ -15,6 +15,7 @@ from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATA_CHANGED, DATASET_NAME, PIPELINE_NAME, load_window
 from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
 from strava_datastack.defs.writer_pool import WriterPool
+from strava_datastack.strava.errors import StravaError
 from strava_datastack.strava.source import strava_source
 
 
@@ -39,6 +40,11 @@ class StravaTranslator(DagsterDltTranslator):
         return raw_table_spec(spec, RAW_TABLES[name], "ingest", skippable=True)
 
 
+# The metadata entry of a failed run's step that names the Strava error (its class), read by the
+# failure sensor's hints: the error itself is raised as a plain `Failure` without its trace.
+STRAVA_ERROR = "strava_error"
+
+
 @raw_dlt_assets(
     dlt_source=strava_source(None, None),
     pipeline_name=PIPELINE_NAME,
@@ -59,15 +65,26 @@ def strava_ingest(
     """
     window = context.partition_time_window
     selected = {key.path[-1] for key in context.selected_asset_keys}
-    load = load_window(
-        window.start,
-        window.end,
-        config,
-        daily_refresh=context.run.tags.get(run_tags.DAILY_REFRESH) == "true",
-        tables=selected if context.is_subset else None,
-        continuation=run_tags.CONTINUES in context.run.tags,
-        log=context.log.info,
-    )
+    try:
+        load = load_window(
+            window.start,
+            window.end,
+            config,
+            daily_refresh=context.run.tags.get(run_tags.DAILY_REFRESH) == "true",
+            tables=selected if context.is_subset else None,
+            continuation=run_tags.CONTINUES in context.run.tags,
+            log=context.log.info,
+        )
+    except StravaError as error:
+        if error.transient:
+            raise
+        # The user has to act (credentials, scopes, an inactive application): the message says
+        # how, and a stack trace of the project's internals would only bury it.
+        raise dg.Failure(
+            description=str(error),
+            metadata={STRAVA_ERROR: type(error).__name__},
+            allow_retries=False,
+        ) from None
     plan, progress, client, budget = load.plan, load.progress, load.client, load.budget
     row_counts, warehouse = load.row_counts, paths.warehouse_path()
     # A day with an activity that failed this run is not reported: later runs try it again,
