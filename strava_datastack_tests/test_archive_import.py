@@ -120,6 +120,36 @@ def test_archive_then_api_costs_list_pages_only_and_a_loose_copy_is_matched(
     assert matched == [(ride["id"],)]
 
 
+def test_an_archive_activity_deleted_on_strava_since_the_export_leaves_the_marts(
+    strava_env, data_dir, dagster_home
+):
+    emulator = strava_env
+    import_archive(data_dir, "en")
+    result = materialize(FILES_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    want = expected(emulator)
+    deleted = next(a for a in want.values() if not a["manual"])
+    emulator.delete_activity(deleted["id"])  # after the export: the archive still has it
+
+    result = materialize(API_AND_ACTIVITIES, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 no longer on Strava (flagged deleted)" in result.stderr
+    ids = {row[0] for row in rows(data_dir, "select activity_id from marts.fct_activities")}
+    assert ids == set(want) - {deleted["id"]}
+    # Kept and flagged in the raw tables, never silently lost: the archive's row, and a row of
+    # the API's table that says Strava no longer lists it.
+    assert rows(
+        data_dir, f"select count(*) from files.activities where activity_id = {deleted['id']}"
+    ) == [(1,)]
+    assert rows(
+        data_dir,
+        f"select is_deleted, name from strava.activities where id = {deleted['id']}",
+    ) == [(True, None)]
+    list_pages = math.ceil(len(want) / 200) + 1
+    athlete_requests = 1 + len(emulator.athlete.gear) + 2
+    assert emulator.usage()["total_requests"] == list_pages + athlete_requests
+
+
 def test_a_broken_file_is_reported_and_the_rest_loads(strava_env, data_dir, dagster_home):
     emulator = strava_env
     archive = import_archive(data_dir, "en")

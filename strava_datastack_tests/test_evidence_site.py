@@ -546,9 +546,9 @@ def test_every_page_says_what_history_is_loaded_and_has_a_real_title(built_site)
 
     build, warehouse = built_site
     con = duckdb.connect(str(warehouse), read_only=True)
-    first, last, loaded, total = con.execute(
-        "select first_loaded_date, last_loaded_date, partitions_loaded, partitions_total"
-        " from site_status.data_status"
+    first, last, loaded, total, start = con.execute(
+        "select first_loaded_date, last_loaded_date, partitions_loaded, partitions_total,"
+        " history_start_date from site_status.data_status"
     ).fetchone()
     (activity_id,) = con.execute(
         "select activity_id from marts.fct_activities order by start_at_utc desc limit 1"
@@ -557,8 +557,8 @@ def test_every_page_says_what_history_is_loaded_and_has_a_real_title(built_site)
     last_day = f"{last.day} {last:%b %Y}"
     first_day = f"{first.day} {first:%b}" + (f" {first:%Y}" if first.year != last.year else "")
     banner = (
-        f"History loaded {first_day} - {last_day}: {loaded:,} of {total:,} days "
-        f"({FIXTURE_MISSING_DAYS} days missing in between)."
+        f"History loaded {first_day} - {last_day}: {loaded:,} of {total:,} days since "
+        f"{start.day} {start:%b %Y} ({FIXTURE_MISSING_DAYS} days missing in between)."
     )
     for route in [*PAGES, f"/activities/{activity_id}/"]:
         assert banner in page_text(build, route), route

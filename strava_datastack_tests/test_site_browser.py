@@ -593,8 +593,8 @@ def test_banner_and_page_titles(open_page, wh):
     """Every page opens with what is loaded; the tab says which page (and which activity)."""
     from strava_datastack_tests.helpers import FIXTURE_MISSING_DAYS
 
-    first, loaded, total = wh(
-        "select first_loaded_date, partitions_loaded, partitions_total"
+    first, loaded, total, start = wh(
+        "select first_loaded_date, partitions_loaded, partitions_total, history_start_date"
         " from site_status.data_status"
     )[0]
     page = open_page("/")
@@ -603,7 +603,8 @@ def test_banner_and_page_titles(open_page, wh):
         f"History loaded {first.day} {first:%b}", timeout=TIMEOUT_MS
     )
     playwright_sync.expect(banner).to_contain_text(
-        f"{loaded:,} of {total:,} days ({FIXTURE_MISSING_DAYS} days missing in between)."
+        f"{loaded:,} of {total:,} days since {start.day} {start:%b %Y} "
+        f"({FIXTURE_MISSING_DAYS} days missing in between)."
     )
     playwright_sync.expect(page.page).to_have_title("Training at a glance")
     page.check_and_shoot("00-home-banner")

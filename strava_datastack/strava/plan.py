@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from strava_datastack.strava.client import MAX_PER_PAGE, StravaClient
-from strava_datastack.strava.rows import activity_row
+from strava_datastack.strava.rows import activity_row, deleted_archive_row
 from strava_datastack.warehouse import connect
 
 # Activities can be uploaded days after they happened; a listing is only trusted for days that
@@ -109,6 +109,11 @@ class WarehouseState:
     # Activities whose samples (and summary) came from the import folder: the archive's rows
     # and Strava activities the dbt models matched to a loose device file.
     imported: set[int] = field(default_factory=set)
+    # The export archive's activities of the window (Strava ids) and their start times, and the
+    # ids Strava's listings already said are gone: an archive row Strava no longer lists was
+    # deleted there after the export.
+    archive_starts: dict[int, datetime] = field(default_factory=dict)
+    deleted_ids: set[int] = field(default_factory=set)
     listing_covers: datetime | None = None  # listed_at of a listing that covers the window
     stored_summaries: list[dict[str, Any]] = field(default_factory=list)
     athlete_complete: bool = False  # athlete, zones and stats loaded
@@ -152,8 +157,17 @@ def read_warehouse_state(
             state.gear_count = con.execute("select count(*) from strava.gear").fetchone()[0]
         # Before the first API load too: an imported archive already covers its activities.
         state.imported = _imported_ids(con, start, end)
+        state.archive_starts = _archive_starts(con, start, end)
         if "activities" not in tables:
             return state
+        state.deleted_ids = {
+            row[0]
+            for row in con.execute(
+                "select id from strava.activities "
+                "where start_date >= ? and start_date < ? and coalesce(is_deleted, false)",
+                [start, end],
+            ).fetchall()
+        }
         in_window = "select id from strava.activities where start_date >= ? and start_date < ?"
         if "activity_details" in tables:
             state.detail_fingerprints = dict(
@@ -207,6 +221,24 @@ def read_warehouse_state(
             if row and row[0] is not None:
                 state.listing_covers = row[0].replace(tzinfo=UTC)
     return state
+
+
+def _archive_starts(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
+) -> dict[int, datetime]:
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'files' and table_name = 'activities'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    return dict(
+        con.execute(
+            "select activity_id, start_date from files.activities where origin = 'archive' "
+            "and start_date >= ? and start_date < ?",
+            [start, end],
+        ).fetchall()
+    )
 
 
 def _imported_ids(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> set[int]:
@@ -318,6 +350,15 @@ def make_plan(
             {**stored, "is_deleted": True}
             for stored in state.stored_summaries
             if stored["id"] not in listed
+        ]
+        # An archive activity the listing lacks was deleted on Strava after the export: a
+        # flagged row of its own (the API never served it), so the marts drop the archive's row
+        # as they drop a deleted API activity.
+        known = listed | {row["id"] for row in gone} | state.deleted_ids
+        gone += [
+            deleted_archive_row(activity_id, started)
+            for activity_id, started in sorted(state.archive_starts.items())
+            if activity_id not in known
         ]
         plan.deleted = len(gone)
         plan.summaries = rows + gone

@@ -106,6 +106,14 @@ def activity_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def deleted_archive_row(activity_id: int, start_date: datetime) -> dict[str, Any]:
+    """The `activities` row of an export-archive activity Strava no longer lists: only its id,
+    its start (the window it belongs to) and the flag; Strava serves nothing else for it."""
+    if start_date.tzinfo is None:  # the warehouse keeps UTC times without a zone
+        start_date = start_date.replace(tzinfo=UTC)
+    return {"id": activity_id, "start_date": start_date, "is_deleted": True}
+
+
 def detail_rows(detail: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Splits a DetailedActivity into rows for the detail, laps, splits and best-efforts tables."""
     activity_id = detail["id"]

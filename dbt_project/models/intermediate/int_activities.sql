@@ -50,6 +50,12 @@ gear_by_name as (
 
 ),
 
+deleted_on_strava as (
+
+    select activity_id from {{ ref('stg_strava__deleted_activities') }}
+
+),
+
 archive as (
 
     select * from imported where origin = 'archive'
@@ -85,7 +91,12 @@ imported_rows as (
         case when imported.origin = 'archive' then 'archive' else 'file' end as data_source
 
     from imported
-    where (imported.origin = 'archive' and imported.activity_id not in (select activity_id from api))
+    where (
+            imported.origin = 'archive'
+            and imported.activity_id not in (select activity_id from api)
+            -- deleted on Strava after the export: gone as it is from Strava
+            and imported.activity_id not in (select activity_id from deleted_on_strava)
+        )
         or (
             imported.origin = 'file'
             and imported.activity_id not in (select file_activity_id from matches)
