@@ -14,6 +14,10 @@ reports its own ``ru_maxrss``.
   the whole range into a fresh data dir: scan and index the import folder, parse the ZIP's files
   over the machine's cores (``parse_many``), derive laps, splits and best efforts, and load every
   table with dlt into DuckDB (schema ``files``).
+- **dagster**: the same import as a Dagster run, as a user or the import sensor has it done:
+  ``dagster asset materialize --select group:files --partition-range`` over the archive's days
+  in a fresh instance with the project's dagster.yaml (one run; the per-partition bookkeeping
+  included, the dbt models not, as in ours). Reported as a ratio to ours (target <= 1.5).
 - **baseline**: what a peer project's import script does, in ONE process: for each file of the
   ZIP, fitdecode (FIT), gpxpy (GPX) or ElementTree (TCX) decode it, one Python dict per sample,
   ``pandas.DataFrame`` per file, ``pandas.concat`` of all of them, ``activities.csv`` with
@@ -21,9 +25,10 @@ reports its own ``ru_maxrss``.
   laps, splits or best efforts: it does less than ours.
 
 Run: ``uv run python benchmarks/archive_import.py`` (``--years N`` imports only the last N years
-of the same five-year archive; ``--only ours`` skips the baseline). The last line reads
-``activities=<n> samples=<m> ours_s=<s> baseline_s=<s> speedup=<x> ours_mb=<mb>
-baseline_mb=<mb>``. Wall times move with whatever else the machine runs.
+of the same five-year archive; ``--only ours --only dagster`` runs those variants). The last
+line reads ``activities=<n> samples=<m> ours_s=<s> baseline_s=<s> speedup=<x> ours_mb=<mb>
+baseline_mb=<mb> dagster_s=<s> dagster_ratio=<x>``. Wall times move with whatever else the
+machine runs.
 """
 
 from __future__ import annotations
@@ -107,6 +112,56 @@ def run_ours(archive: Path, start: datetime, end: datetime, workdir: Path) -> di
         "samples": samples,
         "problems": len(load.problems),
         "rows": load.row_counts,
+    }
+
+
+# --- ours, as a Dagster run ------------------------------------------------------------------
+
+
+def run_dagster(archive: Path, start: datetime, end: datetime, workdir: Path) -> dict[str, Any]:
+    """The same import as a user (or the import sensor's run) has Dagster do it: the `files`
+    group over the archive's days in one range run, through the real CLI, in a fresh instance
+    with the project's dagster.yaml. Dagster's per-partition bookkeeping is included; the dbt
+    models are not (they are not part of the bare import either)."""
+    data_dir, home = workdir / "data", workdir / "dagster_home"
+    (data_dir / "import").mkdir(parents=True)
+    home.mkdir()
+    os.symlink(archive, data_dir / "import" / archive.name)
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if k != "STRAVA_DATASTACK_IMPORT_DIR"}
+    env |= {"STRAVA_DATASTACK_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
+    last = (end - timedelta(days=1)).strftime("%Y-%m-%d")
+    command = [
+        str(Path(sys.executable).parent / "dagster"), "asset", "materialize",
+        "-m", "strava_datastack.definitions", "--select", "group:files",
+        "--partition-range", f"{start:%Y-%m-%d}...{last}",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"dagster asset materialize failed:\n{done.stderr[-4000:]}")
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        activities = con.execute("select count(*) from files.activities").fetchone()[0]
+        samples = con.execute("select count(*) from files.activity_streams").fetchone()[0]
+        files = con.execute(
+            "select count(*) from files.activities where file_key is not null"
+        ).fetchone()[0]
+    # What the run wrote into the instance, read back after it as the UI would.
+    os.environ["DAGSTER_HOME"] = str(home)
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        events = len(instance.all_logs(run.run_id))
+    return {
+        "seconds": seconds,
+        "steps": {"events": events},
+        "activities": activities,
+        "files": files,
+        "samples": samples,
     }
 
 
@@ -256,7 +311,7 @@ def run_baseline(archive: Path, start: datetime, end: datetime, workdir: Path) -
 def child_main(args: argparse.Namespace) -> None:
     import resource
 
-    run = {"ours": run_ours, "baseline": run_baseline}[args.child]
+    run = {"ours": run_ours, "dagster": run_dagster, "baseline": run_baseline}[args.child]
     start, end = datetime.fromisoformat(args.start), datetime.fromisoformat(args.end)
 
     def runner() -> dict[str, Any]:
@@ -335,7 +390,9 @@ def run_child(variant: str, archive: Path, start: datetime, end: datetime,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--years", type=int, default=5, choices=range(1, 6))
-    parser.add_argument("--only", choices=("ours", "baseline"), help="run one variant")
+    parser.add_argument(
+        "--only", choices=("ours", "dagster", "baseline"), action="append", help="run these"
+    )
     parser.add_argument("--profile", help="cProfile the variant(s) into PREFIX-<variant>.prof")
     parser.add_argument("--max-rss-gb", type=float, default=8.0)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -352,13 +409,13 @@ def main() -> None:
     print(f"Archive {archive} ({archive.stat().st_size / 1e6:.0f} MB), {start:%Y-%m-%d} .. "
           f"{LAST_DAY}; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     results = {}
-    for variant in ("ours", "baseline"):
-        if args.only and variant != args.only:
+    for variant in ("ours", "dagster", "baseline"):
+        if args.only and variant not in args.only:
             continue
         profile = f"{args.profile}-{variant}.prof" if args.profile else None
         results[variant] = result = run_child(
             variant, archive, start, end, profile, args.max_rss_gb * 1024)
-        steps = ", ".join(f"{k} {v:.1f}" for k, v in result["steps"].items())
+        steps = ", ".join(f"{k} {v:,.1f}" for k, v in result["steps"].items())
         print(f"{variant:9} {result['seconds']:7.1f} s  (process {result['process_s']:.1f} s, "
               f"CPU {result['cpu_s']:.1f} s incl. workers; {steps})")
         print(f"{'':9} peak {result['tree_peak_mb']:,.0f} MB for the process tree "
@@ -366,9 +423,19 @@ def main() -> None:
               f"{result['worker_peak_mb']:,.0f} MB); {result['activities']} activities, "
               f"{result['files']} files, {result['samples']:,} samples"
               + (f", {result['problems']} problems" if "problems" in result else ""))
-    if len(results) < 2:
+    if {"ours", "dagster"} <= set(results):
+        ours, dagster = results["ours"], results["dagster"]
+        same = (ours["activities"], ours["samples"]) == (dagster["activities"], dagster["samples"])
+        print(f"as a Dagster run: {dagster['seconds'] / ours['seconds']:.2f}x the bare import "
+              f"(target <= 1.5); same activities and samples: {'yes' if same else 'NO'}")
+    if not {"ours", "baseline"} <= set(results):
         return
     ours, baseline = results["ours"], results["baseline"]
+    dagster_fields = ""
+    if "dagster" in results:
+        dagster_s = results["dagster"]["seconds"]
+        ratio = dagster_s / ours["seconds"]
+        dagster_fields = f" dagster_s={dagster_s:.1f} dagster_ratio={ratio:.2f}"
     same = ours["activities"] == baseline["activities"] and ours["samples"] == baseline["samples"]
     print("same activities and samples: " + ("yes" if same else (
         f"NO (ours {ours['activities']} / {ours['samples']}, baseline "
@@ -377,7 +444,8 @@ def main() -> None:
     print(f"activities={ours['activities']} samples={ours['samples']} "
           f"ours_s={ours['seconds']:.1f} baseline_s={baseline['seconds']:.1f} "
           f"speedup={baseline['seconds'] / ours['seconds']:.2f} "
-          f"ours_mb={ours['tree_peak_mb']:.0f} baseline_mb={baseline['tree_peak_mb']:.0f}")
+          f"ours_mb={ours['tree_peak_mb']:.0f} baseline_mb={baseline['tree_peak_mb']:.0f}"
+          + dagster_fields)
 
 
 if __name__ == "__main__":
