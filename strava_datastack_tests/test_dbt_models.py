@@ -750,6 +750,45 @@ def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) ->
     assert query(warehouse, sql) == [(102, 20, 999), (109, 10, 150)]
 
 
+def test_zones_that_arrive_or_change_reach_every_activity_once(
+    built: Path, tmp_path: Path
+) -> None:
+    """The athlete's zones come with the first API load, often after an archive import whose
+    activities were built without them; and they change on Strava. A windowed run then does
+    every activity's time in zones again, once; the runs after it only their window."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(built.read_bytes())
+    (tmp_path / "target").mkdir()
+    con = duckdb.connect(str(warehouse))
+    # New heart-rate zones: zone 1 now reaches 200 bpm, so every sample of 101 and 102 is in it.
+    con.execute(
+        "update warehouse.strava.athlete_zones set \"min\" = \"min\" + 60, "
+        "\"max\" = case when \"max\" = -1 then -1 else \"max\" + 60 end "
+        "where zone_type = 'heartrate' and zone > 1"
+    )
+    con.execute(
+        "update warehouse.strava.athlete_zones set \"max\" = \"max\" + 60 "
+        "where zone_type = 'heartrate' and zone = 1"
+    )
+    con.close()
+    # A window without 101 and 102 (both started on 2024-12-30).
+    window = {"window_start": "2025-01-06", "window_end": "2025-01-07"}
+    run_dbt(tmp_path, warehouse, ["run"], {**AS_OF_VARS, **window})
+    heart = (
+        "select activity_id, zone, time_s from marts.fct_activity_zones "
+        "where zone_type = 'heartrate' and time_s > 0 order by all"
+    )
+    assert query(warehouse, heart) == [(101, 1, 20), (102, 1, 20)]
+
+    # Done once: with the zones unchanged, the next windowed run leaves other days alone (rows
+    # removed by hand outside its window stay removed).
+    con = duckdb.connect(str(warehouse))
+    con.execute("delete from warehouse.marts.fct_activity_zones where activity_id = 102")
+    con.close()
+    run_dbt(tmp_path, warehouse, ["run"], {**AS_OF_VARS, **window})
+    assert query(warehouse, heart) == [(101, 1, 20)]
+
+
 def test_stream_data_tests_check_only_the_run_window(built: Path, tmp_path: Path) -> None:
     """`where: "__in_run_window__"` (macros/run_window_tests.sql): a daily run tests the
     activities of its day, a full build every activity."""

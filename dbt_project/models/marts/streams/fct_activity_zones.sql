@@ -14,11 +14,33 @@
     Time in the athlete's heart-rate and power zones, per activity, from the streams. Moving
     samples only, as Strava counts time in zones (a recording without a moving stream counts
     every sample). Every zone of a type gets a row (0 s included) when the activity has that
-    stream. Zones are the athlete's
-    current ones (Strava keeps no history): a full build applies changed zones to old activities.
+    stream. Zones are the athlete's current ones (Strava keeps no history).
+
+    Incremental by the run's window, except when the zones differ from those the table was
+    built with (`zones_key`): then every activity is done again, once. That is how activities
+    imported from the export archive before the API first loaded the athlete's zones get
+    theirs, and how changed zones reach old activities, without a full refresh.
 -#}
 
 with
+
+zones as (
+
+    select * from {{ ref('stg_strava__athlete_zones') }}
+
+),
+
+current_zones as (
+
+    select
+        md5(coalesce(string_agg(
+            concat_ws(':', zone_type, zone, zone_min, coalesce(cast(zone_max as varchar), '')),
+            ',' order by zone_type, zone
+        ), '')) as zones_key
+
+    from zones
+
+),
 
 samples as (
 
@@ -28,12 +50,15 @@ samples as (
 
     from {{ ref('fct_activity_stream_samples') }}
     where {{ activity_in_run_scope('activity_id') }}
-
-),
-
-zones as (
-
-    select * from {{ ref('stg_strava__athlete_zones') }}
+    {%- if is_incremental() %}
+        or (
+            exists (select 1 from zones)
+            and not exists (
+                select 1 from {{ this }}
+                where zones_key = (select zones_key from current_zones)
+            )
+        )
+    {%- endif %}
 
 ),
 
@@ -103,7 +128,8 @@ final as (
         coalesce(in_zone.time_s, 0) * 1.0
             / nullif(sum(coalesce(in_zone.time_s, 0)) over (
                 partition by all_zones.activity_id, all_zones.zone_type
-            ), 0) as time_share
+            ), 0) as time_share,
+        (select zones_key from current_zones) as zones_key
 
     from all_zones
     left join in_zone
