@@ -120,6 +120,44 @@ def test_archive_then_api_costs_list_pages_only_and_a_loose_copy_is_matched(
     assert matched == [(ride["id"],)]
 
 
+def test_time_in_zones_for_an_archive_then_strava_s_zones_once_the_api_loads_them(
+    strava_env, data_dir, dagster_home
+):
+    """From the archive alone, zones are estimated from the thresholds; the first API run, over
+    one day only, brings the athlete's Strava zones, and every imported activity gets them."""
+    import_archive(data_dir, "en")
+    zones = 'group:files or (+key:"marts/fct_activity_zones" and group:transform)'
+    result = materialize(zones, "--partition-range", RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with_heart_rate = rows(
+        data_dir,
+        "select count(distinct activity_id) from files.activity_streams "
+        "where heartrate is not null",
+    )[0][0]
+    assert with_heart_rate > 5
+    count_zoned = (
+        "select count(distinct activity_id) from marts.fct_activity_zones "
+        "where zone_type = 'heartrate'"
+    )
+    assert rows(data_dir, count_zoned) == [(with_heart_rate,)]
+    sources = "select distinct zone_type, zones_source from marts.dim_athlete_zones order by 1"
+    assert rows(data_dir, sources) == [("heartrate", "estimated"), ("power", "estimated")]
+
+    api_and_zones = 'group:ingest or +key:"marts/fct_activity_zones"'
+    result = materialize(api_and_zones, "--partition", LAST_DAY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rows(data_dir, sources) == [("heartrate", "strava"), ("power", "strava")]
+    assert rows(data_dir, count_zoned) == [(with_heart_rate,)]
+    # Every activity's zones are now Strava's, the first day's too (outside that run's day).
+    stale = rows(
+        data_dir,
+        "select count(*) from marts.fct_activity_zones z join marts.dim_athlete_zones d "
+        "using (zone_type, zone) where z.zone_min <> d.zone_min "
+        "or z.zone_max is distinct from d.zone_max",
+    )
+    assert stale == [(0,)]
+
+
 def test_an_archive_activity_deleted_on_strava_since_the_export_leaves_the_marts(
     strava_env, data_dir, dagster_home
 ):

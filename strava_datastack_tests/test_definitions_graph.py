@@ -56,6 +56,8 @@ STAGING = {
     "staging/stg_strava__athlete_zones",
     "staging/stg_strava__gear",
 }
+# Staging models that read another Strava table than their namesake.
+STAGING_OF_TABLE = {"staging/stg_strava__deleted_activities": {"strava/activities"}}
 # One history from both sources (test_dbt_layers_flow_one_way: they never read a mart).
 # int_activity_streams is ephemeral, so it is no asset.
 INTERMEDIATE = {
@@ -69,6 +71,7 @@ INTERMEDIATE = {
 }
 MARTS = {
     "marts/dim_athlete",
+    "marts/dim_athlete_zones",
     "marts/dim_calendar",
     "marts/dim_gear",
     "marts/dim_training_thresholds",
@@ -100,7 +103,7 @@ MARTS = {
     "marts/rpt_sport_ytd_cumulative",
 }
 BI = {"evidence/site"}
-TRANSFORM = STAGING | STAGING_FILES | INTERMEDIATE | MARTS
+TRANSFORM = STAGING | set(STAGING_OF_TABLE) | STAGING_FILES | INTERMEDIATE | MARTS
 
 # Strava tables no dbt model reads: bookkeeping of listed windows, and Strava's own zones (off by
 # default; the models compute time in zones from the streams).
@@ -179,6 +182,8 @@ def test_dependencies(graph):
     for k in STAGING:
         table = k.removeprefix("staging/stg_strava__")
         assert parents(graph, k) == {f"strava/{table}"}, k
+    for k, tables in STAGING_OF_TABLE.items():
+        assert parents(graph, k) == tables, k
     for k in STAGING_FILES:
         table = k.removeprefix("staging/stg_files__")
         assert parents(graph, k) == {f"files/{table}"}, k

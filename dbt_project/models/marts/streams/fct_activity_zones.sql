@@ -14,19 +14,21 @@
     Time in the athlete's heart-rate and power zones, per activity, from the streams. Moving
     samples only, as Strava counts time in zones (a recording without a moving stream counts
     every sample). Every zone of a type gets a row (0 s included) when the activity has that
-    stream. Zones are the athlete's current ones (Strava keeps no history).
+    stream. Zones are the athlete's current ones (Strava keeps no history), or estimated from
+    the thresholds for a history from files only (dim_athlete_zones).
 
     Incremental by the run's window, except when the zones differ from those the table was
     built with (`zones_key`): then every activity is done again, once. That is how activities
     imported from the export archive before the API first loaded the athlete's zones get
-    theirs, and how changed zones reach old activities, without a full refresh.
+    Strava's, and how changed (or re-estimated) zones reach old activities, without a full
+    refresh.
 -#}
 
 with
 
 zones as (
 
-    select * from {{ ref('stg_strava__athlete_zones') }}
+    select * from {{ ref('dim_athlete_zones') }}
 
 ),
 
