@@ -61,7 +61,6 @@ class StravaDbtTranslator(DagsterDbtTranslator):
             owners=["team:strava-datastack"],
         )
 
-
     def get_partitions_def(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.PartitionsDefinition | None:
