@@ -290,6 +290,11 @@ def test_partitions_backfill_policies_and_pools(graph):
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), k
         assert node.pools == {"duckdb_writer"}, k
         assert node.automation_condition is None, k
+    # Checks (dbt's tests, defs/checks.py) run once per run, without partitions: the instance
+    # storage plans each as one row per run on that ground (instance_storage.py).
+    checks = list(graph.asset_check_keys)
+    assert len(checks) > 200
+    assert all(graph.get(check).partitions_def is None for check in checks)
     site = graph.get(key("evidence/site"))
     assert site.partitions_def is None
     assert site.backfill_policy is None
