@@ -137,9 +137,12 @@ def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
     dagster_dbt_translator=StravaDbtTranslator(
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     ),
-    # A range is one run, whatever its length: one window for the windowed models, one build
-    # of the others. The daemon's asset backfills still launch one run per partitioning (see
-    # the README's "Backfills").
+    # One definition for every model, partitioned or not (dagster-dbt takes a partitions
+    # definition per model, get_partitions_def above): a run is ONE `dbt build` in dependency
+    # order, unpartitioned staging -> windowed facts -> marts reading them, and a range is one
+    # run whatever its length; the unpartitioned models carry the policy too, as
+    # `--partition-range` needs every selected asset to have it. Asset backfills still become
+    # one run per partitioning (the daemon's rule; README, "UI backfill").
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_WRITER_POOL,
 )
