@@ -201,13 +201,20 @@ class RunWatcher:
 
     def _follow(self) -> None:
         cursor = None
-        while not self._stop.wait(REDRAW_SECONDS):
+        while True:
+            # Once stopped (the run is over), one last read: a run shorter than a poll would
+            # otherwise lose its last messages (the dbt step's "Up to date" note among them).
+            stopping = self._stop.wait(REDRAW_SECONDS)
             try:
                 records = self.instance.get_records_for_run(self.run_id, cursor=cursor)
             except Exception:  # the run is not stored yet, or the database is busy: next poll
+                if stopping:
+                    return
                 continue
             for record in records.records:
                 message = record.event_log_entry.user_message
                 if message:
                     self.on_message(message)
             cursor = records.cursor or cursor
+            if stopping:
+                return
