@@ -952,3 +952,19 @@ def materialize(select: str, *partition_args: str) -> subprocess.CompletedProces
         text=True,
         timeout=600,
     )
+
+
+def materialized_in_run(instance, run_id: str, key: str) -> list[str | None]:
+    """The partition of each materialization of ``key`` ("schema/table") the run reported, in
+    order: a windowed asset has one per day, an unpartitioned model one ``None``."""
+    import dagster as dg
+
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return [
+        record.asset_materialization.partition
+        for record in records
+        if record.asset_materialization is not None
+        and record.asset_materialization.asset_key == dg.AssetKey(key.split("/"))
+    ]

@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from strava_datastack.definitions import defs
+from strava_datastack.defs.dbt.assets import WHOLE_TABLE_NOTE
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.partitions import daily_partitions
 
@@ -104,6 +105,15 @@ MARTS = {
 }
 BI = {"evidence/site"}
 TRANSFORM = STAGING | set(STAGING_OF_TABLE) | STAGING_FILES | INTERMEDIATE | MARTS
+# The models that process only the run's days (incremental): daily-partitioned like the raw
+# tables. Every other model is rebuilt whole by each build, so it has no partitions.
+WINDOWED = {
+    "marts/fct_activity_stream_samples",
+    "marts/fct_activity_stream_metrics",
+    "marts/fct_activity_mean_max",
+    "marts/fct_activity_zones",
+    "marts/fct_heatmap_points",
+}
 
 # Strava tables no dbt model reads: bookkeeping of listed windows, and Strava's own zones (off by
 # default; the models compute time in zones from the streams).
@@ -154,13 +164,16 @@ def test_groups_kinds_owners_and_descriptions(graph):
 def test_dbt_models_are_described_by_their_yml(graph):
     """The asset catalog shows each model's yml description, not dagster-dbt's SQL dump."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    models = {
-        n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"
-    }
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     for k in TRANSFORM:
         model = models[k.split("/")[-1]]
         assert model["description"].strip(), f"{model['name']} has no description in its yml"
-        assert graph.get(key(k)).description == model["description"], k
+        description = graph.get(key(k)).description
+        if k in WINDOWED:
+            assert description == model["description"], k
+        else:
+            # The catalog says why a model has no days, and what it holds.
+            assert description == f"{model['description']}\n\n{WHOLE_TABLE_NOTE}", k
 
 
 def test_asset_metadata_holds_only_displayable_values(graph):
@@ -267,13 +280,26 @@ def test_partitions_backfill_policies_and_pools(graph):
     assert isinstance(daily_partitions, dg.DailyPartitionsDefinition)
     assert daily_partitions.timezone == "UTC"
     assert daily_partitions.end_offset == 1, "today is a partition (the daily refresh loads it)"
+    partitioned = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def is not None
+    }
+    assert partitioned == INGEST | FILES | WINDOWED
     for k in INGEST | FILES | TRANSFORM:
         node = graph.get(key(k))
-        # The same definition: one run or backfill carries a range through ingest and dbt.
-        assert node.partitions_def is daily_partitions, k
+        # The same definition: one run carries a range through ingest and the windowed models.
+        assert node.partitions_def is (daily_partitions if k in partitioned else None), k
+        # Unpartitioned models too: `--partition-range` makes one run only if every selected
+        # asset has it.
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), k
         assert node.pools == {"duckdb_writer"}, k
         assert node.automation_condition is None, k
+    # Checks (dbt's tests, defs/checks.py) run once per run, without partitions: the instance
+    # storage plans each as one row per run on that ground (instance_storage.py).
+    checks = list(graph.asset_check_keys)
+    assert len(checks) > 200
+    assert all(graph.get(check).partitions_def is None for check in checks)
     site = graph.get(key("evidence/site"))
     assert site.partitions_def is None
     assert site.backfill_policy is None

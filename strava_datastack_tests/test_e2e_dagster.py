@@ -5,7 +5,8 @@ module: loading the code location costs each process seconds on a small machine,
 builds the dbt project. So the module loads its data once, in a way that exercises two paths:
 
 - UI backfills + concurrency: two backfills over overlapping ranges (2025-06-24...06-28 and
-  2025-06-26...07-01), launched together through GraphQL as the UI does, on the empty warehouse;
+  2025-06-26...07-01), launched together through GraphQL as the UI does, on the empty warehouse
+  (the daemon runs each as a chain: a run per partitioning, see the backfill test);
 - range rerun: 2025-06-25...06-27 again, through the UI;
 - schedule: the tick of 2025-07-01 04:00 UTC, i.e. 2025-06-24...07-01 (today and 7 days back).
 
@@ -36,6 +37,7 @@ import duckdb
 import pytest
 import yaml
 
+from strava_datastack.defs import run_tags
 from strava_datastack_tests.dagster_processes import (
     DagsterProcesses,
     GraphQLClient,
@@ -48,7 +50,12 @@ from strava_datastack_tests.dagster_processes import (
     wait_for_backfill,
     wait_for_run,
 )
-from strava_datastack_tests.helpers import EMULATOR_NOW, REPO_ROOT, emulator_env
+from strava_datastack_tests.helpers import (
+    EMULATOR_NOW,
+    REPO_ROOT,
+    emulator_env,
+    materialized_in_run,
+)
 
 LOCATION = "strava_datastack"
 REPOSITORY = "__repository__"
@@ -182,6 +189,9 @@ class Stack:
     data_dir: Path
     env: dict[str, str]
     ingest_and_transform_keys: list[str]
+    # Of those, the daily-partitioned ones (raw tables, windowed models); the rest are rebuilt
+    # whole, one materialization per run.
+    partitioned_keys: set[str]
     # The schedules as the daemon had them at start (they are stopped for the module's runs).
     schedules_at_start: dict[str, dict[str, Any]]
 
@@ -191,6 +201,11 @@ class Stack:
 
     def materialized(self, key: str) -> set[str]:
         return set(self.instance.get_materialized_partitions(dg.AssetKey(key.split("/"))))
+
+    def runs_of(self, backfill: dict[str, Any]) -> list[dg.DagsterRun]:
+        """The backfill's runs, oldest first."""
+        records = [self.instance.get_run_record_by_id(run["id"]) for run in backfill["runs"]]
+        return [r.dagster_run for r in sorted(records, key=lambda r: r.create_timestamp)]
 
     def backfill(self, first: str, last: str, title: str = "") -> str:
         return launch_asset_backfill(
@@ -220,7 +235,7 @@ def new_emulator(emulator_class):
     return emulator.start()
 
 
-ASSET_NODES = "{ assetNodes { assetKey { path } groupName isMaterializable } }"
+ASSET_NODES = "{ assetNodes { assetKey { path } groupName isMaterializable isPartitioned } }"
 
 
 @pytest.fixture(scope="module")
@@ -248,13 +263,15 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             stop_automation_sensors(procs.graphql, LOCATION)
             schedules = stop_schedules(procs.graphql, LOCATION)
             nodes = procs.graphql.query(ASSET_NODES)["assetNodes"]
-            keys = sorted(
-                "/".join(n["assetKey"]["path"])
+            job_nodes = {
+                "/".join(n["assetKey"]["path"]): n
                 for n in nodes
                 if n["groupName"] in ("ingest", "transform") and n["isMaterializable"]
-            )
+            }
+            keys = sorted(job_nodes)
+            partitioned = {k for k, n in job_nodes.items() if n["isPartitioned"]}
             with dg.DagsterInstance.get() as instance:
-                yield Stack(procs, instance, emulator, data_dir, env, keys, schedules)
+                yield Stack(procs, instance, emulator, data_dir, env, keys, partitioned, schedules)
 
 
 class ReferenceLoad:
@@ -366,29 +383,58 @@ def assert_backfill_succeeded(stack: Stack, backfill: dict[str, Any]) -> None:
 # --- the tests -------------------------------------------------------------------------------
 
 
-def test_ui_backfills_materialize_every_asset_of_their_range_in_one_run(
+def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_runs(
     stack, overlapping_backfills
 ):
+    """The daemon never puts assets of different partitionings in one run, so a backfill of the
+    ingest and transform groups goes through the graph as a chain of runs, each launched once
+    its parents are done: the raw tables over the range first, then by turns the models rebuilt
+    whole and the windowed models (the range again, in one run: single-run backfill policy)."""
+    from strava_datastack.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = stack.ingest_and_transform_keys
     for backfill, (first, last) in zip(
         overlapping_backfills.backfills, OVERLAPPING_RANGES, strict=True
     ):
         assert_backfill_succeeded(stack, backfill)
         assert backfill["partitionNames"] == days(first, last)
-        # BackfillPolicy.single_run on ingest and dbt: a range goes through the graph in one run.
-        [run] = backfill["runs"]
-        tags = {t["key"]: t["value"] for t in run["tags"]}
-        assert tags["dagster/asset_partition_range_start"] == first
-        assert tags["dagster/asset_partition_range_end"] == last
+        runs = stack.runs_of(backfill)
+        chain = [sorted(k.to_user_string() for k in run.asset_selection) for run in runs]
+        # Six for these groups (Dagster 1.13): the raw tables; the file staging models (their
+        # parents are not selected, so they start at once); the Strava staging models; the
+        # intermediate models and the marts that need no windowed model; the windowed models;
+        # the marts that read them.
+        assert len(runs) == 6, chain
+        done: set[str] = set()
+        for run, run_keys in zip(runs, chain, strict=True):
+            ranged = set(run_keys) <= stack.partitioned_keys
+            assert ranged or not set(run_keys) & stack.partitioned_keys, run_keys
+            assert run_tags.run_range(run.tags) == ((first, last) if ranged else None), run_keys
+            for key in run_keys:
+                parents = {
+                    p.to_user_string() for p in graph.get(dg.AssetKey(key.split("/"))).parent_keys
+                }
+                waiting = (parents & set(keys)) - done - set(run_keys)
+                assert not waiting, f"{key} ran before its parents {waiting}"
+            assert not done & set(run_keys), "an asset ran twice"
+            done |= set(run_keys)
+        assert done == set(keys), "every asset of the groups, each in one run of the chain"
+        assert {k for k in keys if k.startswith("strava/")} <= set(chain[0])
 
-    keys = stack.ingest_and_transform_keys
     assert any(k.startswith("strava/") for k in keys)
     assert any(k.startswith("marts/") for k in keys)
     wrong = {
         key: sorted(stack.materialized(key))
-        for key in keys
+        for key in sorted(stack.partitioned_keys)
         if stack.materialized(key) != set(days(*FULL_RANGE))
     }
     assert not wrong, f"materialized partitions differ from the backfills' ranges: {wrong}"
+    # The models rebuilt whole: once per backfill, with no partition.
+    for key in set(keys) - stack.partitioned_keys:
+        records = stack.instance.fetch_materializations(dg.AssetKey(key.split("/")), 10).records
+        partitions = [r.asset_materialization.partition for r in records]
+        assert partitions == [None] * len(OVERLAPPING_RANGES), (key, partitions)
     assert not stack.materialized("evidence/site")  # not selected, not requested by automation
 
     assert_activities_loaded(stack, *FULL_RANGE)
@@ -405,9 +451,11 @@ def test_overlapping_backfills_take_turns_and_equal_one_clean_load(
     run_ids = overlapping_backfills.run_ids
     for run_id in run_ids:
         assert "Could not set lock" not in stack.run_logs(run_id)
-    # Both runs existed at the same time: the run queue holds a run while the duckdb_writer slot
-    # is taken (and a step would wait for it), so they took turns on the warehouse.
-    records = [stack.instance.get_run_record_by_id(run_id) for run_id in run_ids]
+    # The first runs (the raw tables) existed at the same time: the run queue holds a run while
+    # the duckdb_writer slot is taken (and a step would wait for it), so they took turns on the
+    # warehouse.
+    firsts = [stack.runs_of(b)[0].run_id for b in overlapping_backfills.backfills]
+    records = [stack.instance.get_run_record_by_id(run_id) for run_id in firsts]
     created = [r.create_timestamp.timestamp() for r in records]
     assert max(created) < min(r.end_time for r in records), "the backfills did not meet"
 
@@ -543,9 +591,14 @@ def test_daily_refresh_tick_runs_through_the_daemon(stack, clean_reference):
     run = wait_for_run(stack.procs, launched["run"]["runId"])
     assert run["status"] == "SUCCESS", stack.run_errors(run["id"])
 
-    job_keys = stack.ingest_and_transform_keys
-    for key in job_keys:
-        assert stack.materialized(key) >= set(days(*SCHEDULE_RANGE)), key
+    # One run for the whole job: the windowed assets get every day of the range, the models
+    # rebuilt whole one materialization.
+    for key in stack.ingest_and_transform_keys:
+        in_run = materialized_in_run(stack.instance, run["id"], key)
+        if key in stack.partitioned_keys:
+            assert sorted(in_run) == days(*SCHEDULE_RANGE), key
+        else:
+            assert in_run == [None], key
     assert_activities_loaded(stack, *SCHEDULE_RANGE)
     # Everything this module loaded is SCHEDULE_RANGE: the warehouse equals one clean load of it.
     got = warehouse_fingerprint(stack.data_dir / "warehouse.duckdb")

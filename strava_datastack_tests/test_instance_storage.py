@@ -46,6 +46,18 @@ def model_days_have_rows() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True)
 
 
+# The project's shape: a model rebuilt whole (no partitions) after the windowed ones, in the
+# same range run; materialized once per run, its check evaluated once.
+@dg.asset(backfill_policy=dg.BackfillPolicy.single_run(), deps=[model_days])
+def model_whole() -> None:
+    pass
+
+
+@dg.asset_check(asset=model_whole)
+def model_whole_has_rows() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
 def _instance(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
     home = tmp_path / name
     home.mkdir()
@@ -79,12 +91,23 @@ def _what_the_user_sees(instance: dg.DagsterInstance, run_ids: list[str]) -> dic
         seen[f"{asset.key.to_user_string()} materialized"] = sorted(
             instance.get_materialized_partitions(asset.key)
         )
-    executions = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(model_days.key, "model_days_have_rows"), limit=1000
+    [whole] = instance.get_asset_records([model_whole.key])
+    last = whole.asset_entry.last_materialization_record
+    seen["model_whole last materialization"] = (
+        (run_ids.index(last.run_id), last.partition_key) if last else None
     )
-    seen["check executions"] = sorted(
-        (run_ids.index(e.run_id), e.status.value, e.partition or "") for e in executions
+    seen["model_whole materializations"] = sorted(
+        (run_ids.index(r.run_id), r.partition_key)
+        for r in instance.fetch_materializations(model_whole.key, limit=100).records
     )
+    for check in (model_days_have_rows, model_whole_has_rows):
+        [check_key] = check.check_keys
+        executions = instance.event_log_storage.get_asset_check_execution_history(
+            check_key, limit=1000
+        )
+        seen[f"{check_key.name} executions"] = sorted(
+            (run_ids.index(e.run_id), e.status.value, e.partition or "") for e in executions
+        )
     return seen
 
 
@@ -102,7 +125,7 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
         # A range run that succeeds, then one over the same range whose model fails.
         for tags in (RANGE_TAGS, {**RANGE_TAGS, "fail": "yes"}):
             result = dg.materialize(
-                [raw_days, model_days, model_days_have_rows],
+                [raw_days, model_days, model_days_have_rows, model_whole, model_whole_has_rows],
                 instance=instance,
                 tags=tags,
                 raise_on_error=False,
@@ -124,6 +147,16 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
         instance.dispose()
 
     days = len(DAYS.get_partition_keys())
+    # Checks: Dagster plans each (unpartitioned) check once per day of the range and records
+    # its evaluation in a row of its own, so the day rows stay PLANNED; the project's storage
+    # plans it once per run, the row its evaluation then updates.
+    for check in ("model_days_have_rows", "model_whole_has_rows"):
+        project = seen["project"].pop(f"{check} executions")
+        dagster = seen["dagster"].pop(f"{check} executions")
+        # Evaluated by the run that succeeded; the failed run stopped before the checks.
+        assert project == [(0, "SUCCEEDED", ""), (1, "PLANNED", "")], check
+        assert [row for row in dagster if not row[2]] == [(0, "SUCCEEDED", "")], check
+        assert sorted(row[0] for row in dagster if row[2]) == [0] * days + [1] * days, check
     assert seen["project"] == seen["dagster"]
     # The failed run re-materialized raw_days and left model_days failed on every day.
     assert seen["project"]["raw_days"]["MATERIALIZED"] == days
@@ -133,7 +166,9 @@ def test_range_runs_look_the_same_as_with_dagsters_sqlite_storage(tmp_path, monk
     assert seen["project"]["model_days last materialization"][0] == 0
     # Both runs showed the model's range in progress while they ran.
     assert seen["project"]["while running"] == [["AssetPartitionStatus.IN_PROGRESS"]] * 2
-    assert len(seen["project"]["check executions"]) >= 2 * days
-    # One planned event per asset for the range, not one per asset and day.
-    assert planned_events == {"dagster": 2 * days, "project": 2}
+    # The model rebuilt whole: one materialization, by the run that reached it, no partition.
+    assert seen["project"]["model_whole materializations"] == [(0, None)]
+    # One planned event per asset for the range, not one per asset and day (Dagster's own
+    # storage writes one per day even for the unpartitioned model).
+    assert planned_events == {"dagster": 3 * days, "project": 3}
     assert index_rows["project"] <= index_rows["dagster"]

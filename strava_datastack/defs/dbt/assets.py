@@ -1,4 +1,11 @@
-"""The dbt models as partitioned assets downstream of the Strava tables."""
+"""The dbt models as assets downstream of the raw tables, built by one `dbt build` per run.
+
+Only the models windowed by nature are daily-partitioned: the incremental stream facts, which
+process the run's days only (the `window_start`/`window_end` vars). Every other model is a table
+rebuilt whole by each build, so it is one unpartitioned asset whose dbt tests run once per run:
+a partition per day would only multiply the bookkeeping (a materialization and a check row per
+model and day of a range).
+"""
 
 import json
 from collections.abc import Iterator, Mapping
@@ -19,10 +26,24 @@ from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.warehouse import wait_until_free
 
+# Appended to the description of every unpartitioned model, so the asset page says why it has
+# no days and what it holds after a run that loaded only part of its range.
+WHOLE_TABLE_NOTE = (
+    "Not partitioned: rebuilt whole by every dbt build from all the days loaded so far, so it "
+    "has no days of its own. Which days are loaded is shown by the raw tables' partitions (and "
+    "the site's Data status page)."
+)
+
+
+def is_windowed(dbt_resource_props: Mapping[str, Any]) -> bool:
+    """Whether the model processes only the run's days: an incremental model, one partitioned
+    asset per day; any other model is rebuilt whole."""
+    return dbt_resource_props.get("config", {}).get("materialized") == "incremental"
+
 
 class StravaDbtTranslator(DagsterDbtTranslator):
     """Puts every model in the `transform` group with dbt and DuckDB kinds, described by its yml
-    description.
+    description; partitions the windowed (incremental) models by day, the raw tables' days.
 
     Sources keep the keys from their `meta.dagster.asset_key` (the dlt tables), which is what
     draws the edges from ingestion to the staging models.
@@ -40,18 +61,28 @@ class StravaDbtTranslator(DagsterDbtTranslator):
             owners=["team:strava-datastack"],
         )
 
+    def get_partitions_def(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.PartitionsDefinition | None:
+        if dbt_resource_props["resource_type"] == "model" and is_windowed(dbt_resource_props):
+            return daily_partitions
+        return None
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         # dagster-dbt's default appends the model's whole SQL ("#### Raw SQL"), which buries the
         # description in the asset catalog; the SQL is one click away in the dbt project.
-        return dbt_resource_props.get("description") or (
+        description = dbt_resource_props.get("description") or (
             f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
         )
+        if dbt_resource_props["resource_type"] == "model" and not is_windowed(dbt_resource_props):
+            description = f"{description}\n\n{WHOLE_TABLE_NOTE}"
+        return description
 
 
 def models_up_to_date(context: dg.AssetExecutionContext) -> bool:
     """Whether this run loaded raw tables, every load said it changed nothing, and every
-    selected model is materialized for every day of the window."""
+    selected model is already built: each windowed one for every day of the window, each
+    unpartitioned one at all."""
     records = context.instance.get_records_for_run(
         context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
@@ -67,11 +98,26 @@ def models_up_to_date(context: dg.AssetExecutionContext) -> bool:
         changed = load.metadata.get(DATA_CHANGED)
         if changed is None or getattr(changed, "value", changed) is not False:
             return False
-    window = set(context.partition_keys)
-    return all(
-        window <= context.instance.get_materialized_partitions(key)
+    windowed = windowed_keys(context)
+    window = set(context.partition_keys) if windowed else set()
+    if not all(window <= context.instance.get_materialized_partitions(key) for key in windowed):
+        return False
+    whole = context.selected_asset_keys - windowed
+    built = {
+        record.asset_entry.asset_key
+        for record in context.instance.get_asset_records(list(whole))
+        if record.asset_entry.last_materialization_record is not None
+    }
+    return whole <= built
+
+
+def windowed_keys(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
+    """The selected models that are partitioned by day (the incremental ones)."""
+    return {
+        key
         for key in context.selected_asset_keys
-    )
+        if context.assets_def.specs_by_key[key].partitions_def is not None
+    }
 
 
 def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
@@ -91,7 +137,12 @@ def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:
     dagster_dbt_translator=StravaDbtTranslator(
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     ),
-    partitions_def=daily_partitions,
+    # One definition for every model, partitioned or not (dagster-dbt takes a partitions
+    # definition per model, get_partitions_def above): a run is ONE `dbt build` in dependency
+    # order, unpartitioned staging -> windowed facts -> marts reading them, and a range is one
+    # run whatever its length; the unpartitioned models carry the policy too, as
+    # `--partition-range` needs every selected asset to have it. Asset backfills still become
+    # one run per partitioning (the daemon's rule; README, "UI backfill").
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_WRITER_POOL,
 )
@@ -101,7 +152,8 @@ def strava_dbt(
     warehouse: Warehouse,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
-    """Runs `dbt build` for the run's window, then snapshots the warehouse for readers.
+    """Runs `dbt build` for the run's window (the windowed models' days; the other models are
+    rebuilt whole), then snapshots the warehouse for readers.
 
     Skipped (no materialization, so nothing downstream rebuilds either) when this run re-loaded
     raw tables that all report no change and the models already cover the window: a second
@@ -115,7 +167,9 @@ def strava_dbt(
         )
         return
     # The warehouse path goes in the vars, so dbt writes the file the run loaded.
-    dbt_vars = {**warehouse.dbt_vars(), **dbt_vars_for_window(context.partition_time_window)}
+    dbt_vars = warehouse.dbt_vars()
+    if windowed_keys(context):
+        dbt_vars.update(dbt_vars_for_window(context.partition_time_window))
     # Events are held until dbt is done, then row counts are added from one connection:
     # dagster-dbt's per-model fetching opens a connection per model and doubled the run time.
     args = ["build", "--vars", json.dumps(dbt_vars)]

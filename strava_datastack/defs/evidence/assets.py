@@ -25,8 +25,9 @@ MART_KEYS = sorted(key for key in strava_dbt.keys if key.path[0] == "marts")
     kinds={"evidence", "npm"},
     owners=["team:strava-datastack"],
     # Rebuilt when the marts change, and only then (the automation sensor in definitions.py
-    # evaluates it). eager() alone would wait for every daily partition of every mart since
-    # the history start to exist, which a partly loaded history never has.
+    # evaluates it). eager() alone would wait for every daily partition of the windowed marts
+    # (the stream facts) since the history start to exist, which a partly loaded history never
+    # has; the other marts are unpartitioned, rebuilt whole by every dbt build.
     automation_condition=dg.AutomationCondition.eager().without(
         ~dg.AutomationCondition.any_deps_missing()
     ),
