@@ -1,9 +1,12 @@
 {#
     The zones time in zones is counted in (fct_activity_zones), per zone type: the athlete's
     Strava zones where the API has loaded them ('strava'); else, for a history from files only,
-    zones from dim_training_thresholds ('estimated'): heart rate in five zones split at 60, 70,
-    80 and 90 % of the max heart rate, power in Coggan's seven zones split at 55, 75, 90, 105,
-    120 and 150 % of FTP. Set the dbt vars max_heartrate / ftp_watts to move them.
+    'estimated' ones: heart rate in five zones split at 60, 70, 80 and 90 % of the max heart
+    rate (var max_heartrate, else the highest recorded: macro max_heart_rate), power in Coggan's
+    seven zones split at 55, 75, 90, 105, 120 and 150 % of FTP (var ftp_watts, else the FTP in
+    the athlete's Strava settings). Not the FTP estimated from 20-minute power
+    (dim_training_thresholds): that reads the windowed stream models, which these zones feed,
+    and a zone definition that moved with every new best would recount every activity.
 -#}
 
 with
@@ -15,9 +18,20 @@ strava_zones as (
 
 ),
 
+max_heart_rate as (
+
+    {{ max_heart_rate() }}
+
+),
+
 thresholds as (
 
-    select max_hr, ftp_watts from {{ ref('dim_training_thresholds') }}
+    select
+        max_heart_rate.max_hr,
+        coalesce({{ number_var('ftp_watts') }}, athlete.ftp_watts) as ftp_watts
+
+    from max_heart_rate
+    cross join (select max(ftp_watts) as ftp_watts from {{ ref('stg_strava__athlete') }}) as athlete
 
 ),
 

@@ -52,18 +52,11 @@ best_20_min as (
 
 ),
 
-recorded as (
-
-    select max(max_heartrate) as highest_heartrate from activities
-
-),
-
 configured as (
 
     select
         {{ number_var('ftp_watts') }} as ftp_watts,
         {{ number_var('threshold_hr') }} as threshold_hr,
-        {{ number_var('max_heartrate') }} as max_hr,
         {{ number_var('resting_heartrate') }} as resting_hr,
         {{ number_var('threshold_pace_min_per_km') }} as threshold_pace_min_per_km
 
@@ -71,15 +64,7 @@ configured as (
 
 max_heart_rate as (
 
-    select
-        coalesce(configured.max_hr, recorded.highest_heartrate) as max_hr,
-        case
-            when configured.max_hr is not null then 'configured'
-            when recorded.highest_heartrate is not null then 'estimated'
-        end as max_hr_source
-
-    from configured
-    cross join recorded
+    {{ max_heart_rate() }}
 
 ),
 
