@@ -1,6 +1,6 @@
 """`strava-datastack demo`: the demo athlete's whole history, as Dagster runs, quietly.
 
-The export archive (the weeks up to a week ago) is imported through the `import_files` job, the
+The export archive (five years up to a week ago) is imported through the `import_files` job, the
 last week comes through the emulator's API in an `ingest_and_transform` run, then the site is
 built. The terminal gets one line per stage and a live counter (strava_datastack/progress.py);
 Dagster's, dlt's, dbt's and npm's own output goes to a log file whose path is printed.
@@ -28,10 +28,9 @@ from strava_datastack.progress import RunWatcher, StageOutput, quiet_to_file
 # The demo athlete's export archive ends this many days before "today"; the API tops up the rest,
 # as for a user who downloaded their archive last week and connects the API today.
 DEMO_API_DAYS = 7
-# Days the archive holds before that. Dagster's per-partition bookkeeping (issue 15) makes a
-# multi-year range run take far longer than its work today, so the demo imports weeks, not years;
-# `--archive-days 1800` imports five years.
-DEMO_ARCHIVE_DAYS = 21
+# Days the archive holds before that: five years, a whole history as a new user brings it
+# (about 1,300 activities, 6.6 million samples; one range run of 1,826 days).
+DEMO_ARCHIVE_DAYS = 5 * 365 + 1
 
 DBT_STEP = "strava_dbt"
 

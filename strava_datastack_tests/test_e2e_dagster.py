@@ -405,7 +405,7 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
         # parents are not selected, so they start at once); the Strava staging models; the
         # intermediate models and the marts that need no windowed model; the windowed models;
         # the marts that read them.
-        assert len(runs) == 6, chain
+        assert len(runs) == 6, "\n".join(" ".join(run_keys) for run_keys in chain)
         done: set[str] = set()
         for run, run_keys in zip(runs, chain, strict=True):
             ranged = set(run_keys) <= stack.partitioned_keys
