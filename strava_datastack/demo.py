@@ -28,9 +28,8 @@ from strava_datastack.progress import RunWatcher, StageOutput, quiet_to_file
 # The demo athlete's export archive ends this many days before "today"; the API tops up the rest,
 # as for a user who downloaded their archive last week and connects the API today.
 DEMO_API_DAYS = 7
-# Days the archive holds before that. Dagster's per-partition bookkeeping (issue 15) makes a
-# multi-year range run take far longer than its work today, so the demo imports weeks, not years;
-# `--archive-days 1800` imports five years.
+# Days the archive holds before that: weeks keep the first demo to a few minutes (dbt and the
+# site build grow with the history); `--archive-days 1800` imports five years.
 DEMO_ARCHIVE_DAYS = 21
 
 DBT_STEP = "strava_dbt"
