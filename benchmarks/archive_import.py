@@ -77,6 +77,21 @@ def archive_for(years: int, seed: int = SEED) -> Path:
     return next(folder.glob("export_*.zip"))
 
 
+def warehouse_counts(data_dir: Path) -> dict[str, int]:
+    """The import's activities, files and samples as the warehouse holds them, not as the
+    loader says it wrote them."""
+    import duckdb
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return {
+            "activities": con.execute("select count(*) from files.activities").fetchone()[0],
+            "files": con.execute(
+                "select count(*) from files.activities where file_key is not null"
+            ).fetchone()[0],
+            "samples": con.execute("select count(*) from files.activity_streams").fetchone()[0],
+        }
+
+
 # --- ours ----------------------------------------------------------------------------------
 
 
@@ -95,21 +110,10 @@ def run_ours(archive: Path, start: datetime, end: datetime, workdir: Path) -> di
     trace = files_pipeline().last_trace
     steps = {step.step: (step.finished_at - step.started_at).total_seconds()
              for step in trace.steps if step.finished_at and step.started_at}
-    import duckdb
-
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        # The table counts as the warehouse holds them, not as the loader says it wrote them.
-        activities = con.execute("select count(*) from files.activities").fetchone()[0]
-        samples = con.execute("select count(*) from files.activity_streams").fetchone()[0]
-        files = con.execute(
-            "select count(*) from files.activities where file_key is not null"
-        ).fetchone()[0]
     return {
         "seconds": seconds,
         "steps": steps,
-        "activities": activities,
-        "files": files,
-        "samples": samples,
+        **warehouse_counts(data_dir),
         "problems": len(load.problems),
         "rows": load.row_counts,
     }
@@ -141,14 +145,7 @@ def run_dagster(archive: Path, start: datetime, end: datetime, workdir: Path) ->
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"dagster asset materialize failed:\n{done.stderr[-4000:]}")
-    import duckdb
-
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        activities = con.execute("select count(*) from files.activities").fetchone()[0]
-        samples = con.execute("select count(*) from files.activity_streams").fetchone()[0]
-        files = con.execute(
-            "select count(*) from files.activities where file_key is not null"
-        ).fetchone()[0]
+    counts = warehouse_counts(data_dir)
     # What the run wrote into the instance, read back after it as the UI would.
     os.environ["DAGSTER_HOME"] = str(home)
     import dagster as dg
@@ -159,9 +156,7 @@ def run_dagster(archive: Path, start: datetime, end: datetime, workdir: Path) ->
     return {
         "seconds": seconds,
         "steps": {"events": events},
-        "activities": activities,
-        "files": files,
-        "samples": samples,
+        **counts,
     }
 
 

@@ -718,22 +718,31 @@ def test_stats_comparison_matches_strava(built: Path) -> None:
     ]
 
 
-def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) -> None:
-    """A windowed run rebuilds exactly the window's activities; a full run catches up the rest."""
+def edited_copy(built: Path, tmp_path: Path, *statements: str) -> Path:
+    """A copy of the built fixture warehouse with `statements` applied, ready for more dbt runs."""
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(built.read_bytes())
     (tmp_path / "target").mkdir()
     con = duckdb.connect(str(warehouse))
-    # Inside the window 2024-12-30 (UTC): ride 102 gets a new peak; run 101 is deleted.
-    con.execute("update warehouse.strava.activity_streams set watts = 999 "
-                "where activity_id = 102 and sample_index = 0")  # fmt: skip
-    con.execute("update warehouse.strava.activities set is_deleted = true where id = 101")
-    # Outside it: the Tokyo ride (2025-01-06 UTC) gets streams.
-    con.execute(
-        "insert into warehouse.strava.activity_streams (activity_id, sample_index, time, watts, "
-        "_dlt_load_id, _dlt_id) select 109, i, i, 150, 'x', 'x' || i from range(10) t(i)"
-    )
+    for statement in statements:
+        con.execute(statement)
     con.close()
+    return warehouse
+
+
+def test_stream_models_are_incremental_by_window(built: Path, tmp_path: Path) -> None:
+    """A windowed run rebuilds exactly the window's activities; a full run catches up the rest."""
+    warehouse = edited_copy(
+        built,
+        tmp_path,
+        # Inside the window 2024-12-30 (UTC): ride 102 gets a new peak; run 101 is deleted.
+        "update warehouse.strava.activity_streams set watts = 999 "
+        "where activity_id = 102 and sample_index = 0",
+        "update warehouse.strava.activities set is_deleted = true where id = 101",
+        # Outside it: the Tokyo ride (2025-01-06 UTC) gets streams.
+        "insert into warehouse.strava.activity_streams (activity_id, sample_index, time, watts, "
+        "_dlt_load_id, _dlt_id) select 109, i, i, 150, 'x', 'x' || i from range(10) t(i)",
+    )
     window = {"window_start": "2024-12-30", "window_end": "2024-12-31"}
     # `run`, not `build`: the models alone (the first build already ran every test).
     run_dbt(tmp_path, warehouse, ["run"], {**AS_OF_VARS, **window})
@@ -756,21 +765,17 @@ def test_zones_that_arrive_or_change_reach_every_activity_once(
     """The athlete's zones come with the first API load, often after an archive import whose
     activities were built without them; and they change on Strava. A windowed run then does
     every activity's time in zones again, once; the runs after it only their window."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    warehouse.write_bytes(built.read_bytes())
-    (tmp_path / "target").mkdir()
-    con = duckdb.connect(str(warehouse))
-    # New heart-rate zones: zone 1 now reaches 200 bpm, so every sample of 101 and 102 is in it.
-    con.execute(
+    warehouse = edited_copy(
+        built,
+        tmp_path,
+        # New heart-rate zones: zone 1 now reaches 200 bpm, so every sample of 101 and 102 is
+        # in it.
         "update warehouse.strava.athlete_zones set \"min\" = \"min\" + 60, "
         "\"max\" = case when \"max\" = -1 then -1 else \"max\" + 60 end "
-        "where zone_type = 'heartrate' and zone > 1"
-    )
-    con.execute(
+        "where zone_type = 'heartrate' and zone > 1",
         "update warehouse.strava.athlete_zones set \"max\" = \"max\" + 60 "
-        "where zone_type = 'heartrate' and zone = 1"
+        "where zone_type = 'heartrate' and zone = 1",
     )
-    con.close()
     # A window without 101 and 102 (both started on 2024-12-30).
     window = {"window_start": "2025-01-06", "window_end": "2025-01-07"}
     run_dbt(tmp_path, warehouse, ["run"], {**AS_OF_VARS, **window})

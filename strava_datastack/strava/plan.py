@@ -156,8 +156,9 @@ def read_warehouse_state(
         if "gear" in tables:
             state.gear_count = con.execute("select count(*) from strava.gear").fetchone()[0]
         # Before the first API load too: an imported archive already covers its activities.
-        state.imported = _imported_ids(con, start, end)
-        state.archive_starts = _archive_starts(con, start, end)
+        every_table = _all_tables(con)
+        state.archive_starts = _archive_starts(con, every_table, start, end)
+        state.imported = _imported_ids(con, every_table, start, end, state.archive_starts)
         if "activities" not in tables:
             return state
         state.deleted_ids = {
@@ -224,13 +225,10 @@ def read_warehouse_state(
 
 
 def _archive_starts(
-    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
+    con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]], start: datetime, end: datetime
 ) -> dict[int, datetime]:
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'files' and table_name = 'activities'"
-    ).fetchone()[0]
-    if not exists:
+    """The export archive's activities of the window (they carry Strava's id), by start time."""
+    if ("files", "activities") not in tables:
         return {}
     return dict(
         con.execute(
@@ -241,29 +239,18 @@ def _archive_starts(
     )
 
 
-def _imported_ids(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> set[int]:
-    """Ids of the window's activities whose data the import folder already gave the warehouse.
-
-    Rows of the export archive carry Strava's id; a loose device file carries none, and counts
-    once the dbt models have matched it to a Strava activity (`int_file_activity_matches`).
-    """
-    schemas = {
-        (schema, table)
-        for schema, table in con.execute(
-            "select table_schema, table_name from information_schema.tables"
-        ).fetchall()
-    }
-    ids: set[int] = set()
-    if ("files", "activities") in schemas:
-        ids |= {
-            row[0]
-            for row in con.execute(
-                "select activity_id from files.activities where origin = 'archive' "
-                "and start_date >= ? and start_date < ?",
-                [start, end],
-            ).fetchall()
-        }
-    if ("intermediate", "int_file_activity_matches") in schemas:
+def _imported_ids(
+    con: duckdb.DuckDBPyConnection,
+    tables: set[tuple[str, str]],
+    start: datetime,
+    end: datetime,
+    archive_ids: Iterable[int],
+) -> set[int]:
+    """Ids of the window's activities whose data the import folder already gave the warehouse:
+    the archive's (`archive_ids`), and Strava activities the dbt models matched to a loose
+    device file (which carries no id: `int_file_activity_matches`)."""
+    ids = set(archive_ids)
+    if ("intermediate", "int_file_activity_matches") in tables:
         ids |= {
             row[0]
             for row in con.execute(
@@ -273,6 +260,13 @@ def _imported_ids(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
             ).fetchall()
         }
     return ids
+
+
+def _all_tables(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    """(schema, table) of every table in the warehouse."""
+    return set(
+        con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    )
 
 
 # --- making the plan ------------------------------------------------------------------------
