@@ -401,11 +401,15 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
         assert backfill["partitionNames"] == days(first, last)
         runs = stack.runs_of(backfill)
         chain = [sorted(k.to_user_string() for k in run.asset_selection) for run in runs]
-        # Six for these groups (Dagster 1.13): the raw tables; the file staging models (their
-        # parents are not selected, so they start at once); the Strava staging models; the
-        # intermediate models and the marts that need no windowed model; the windowed models;
-        # the marts that read them.
-        assert len(runs) == 6, "\n".join(" ".join(run_keys) for run_keys in chain)
+        # Five or six runs for these groups (Dagster 1.13), by timing: the raw tables and the
+        # file staging models (their parents are not selected) start at once; the Strava staging
+        # models follow the raw tables, and share a run with the intermediate models and the
+        # marts that need no windowed model when the file staging run is done by then (else
+        # those follow in a run of their own); then the windowed models; then the marts that
+        # read them. Only two runs are ranged: the raw tables and the windowed models.
+        assert len(runs) in (5, 6), "\n".join(" ".join(run_keys) for run_keys in chain)
+        ranged_runs = [run_keys for run_keys in chain if set(run_keys) <= stack.partitioned_keys]
+        assert len(ranged_runs) == 2, ranged_runs
         done: set[str] = set()
         for run, run_keys in zip(runs, chain, strict=True):
             ranged = set(run_keys) <= stack.partitioned_keys
@@ -420,7 +424,8 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
             assert not done & set(run_keys), "an asset ran twice"
             done |= set(run_keys)
         assert done == set(keys), "every asset of the groups, each in one run of the chain"
-        assert {k for k in keys if k.startswith("strava/")} <= set(chain[0])
+        raw_tables = {k for k in keys if k.startswith("strava/")}
+        assert any(raw_tables <= set(run_keys) for run_keys in chain), "the raw tables in one run"
 
     assert any(k.startswith("strava/") for k in keys)
     assert any(k.startswith("marts/") for k in keys)
