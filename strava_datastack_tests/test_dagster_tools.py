@@ -40,6 +40,35 @@ def test_definitions_validate_without_dagster_home(tmp_path, data_dir):
     assert (tmp_path / "history").is_dir(), "the instance's storage lives beside its dagster.yaml"
 
 
+def test_a_fresh_clone_loads_without_the_environment_activated(tmp_path, data_dir):
+    """A fresh clone has no dbt manifest, so loading the code location runs `dbt parse` first;
+    with the environment not activated (no dbt on PATH) that parse must still find dbt (beside
+    the environment's Python). The clone here: a copy of the package and the dbt project
+    without its target folder, imported ahead of the installed checkout."""
+    clone = tmp_path / "clone"
+    shutil.copytree(REPO_ROOT / "strava_datastack", clone / "strava_datastack")
+    shutil.copytree(
+        REPO_ROOT / "dbt_project", clone / "dbt_project", ignore=shutil.ignore_patterns("target")
+    )
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", clone / "dagster.yaml")
+    env = without_the_environment_on_path() | {"PYTHONPATH": str(clone)}
+    env.pop("DAGSTER_HOME", None)
+    result = run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "strava_datastack.definitions"],
+        cwd=clone,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert (clone / "dbt_project" / "target" / "manifest.json").is_file(), "parsed in the clone"
+
+
+def without_the_environment_on_path() -> dict[str, str]:
+    """This process's environment as a shell that never activated the project's virtualenv."""
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN))
+    return {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": path}
+
+
 def test_dg_check_defs_and_list_defs(dagster_home, data_dir):
     env = os.environ.copy()
     checked = run([str(BIN / "dg"), "check", "defs"], cwd=REPO_ROOT, env=env)
@@ -76,10 +105,7 @@ def test_dg_dev_serves_the_code_location_even_without_the_environment_activated(
     """`.venv/bin/dg dev` from the project folder, the environment not activated (its `bin` not
     on PATH): the code location loads (dbt is found beside the environment's Python) and the
     UI's GraphQL lists the jobs and assets."""
-    bin_dir = str(BIN)
-    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != bin_dir)
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": path}
-    with running_dg_dev(env, REPO_ROOT, tmp_path / "logs") as dev:
+    with running_dg_dev(without_the_environment_on_path(), REPO_ROOT, tmp_path / "logs") as dev:
         repo = dev.graphql.query(JOBS_QUERY, {"repo": repository_selector("strava_datastack")})
     repository = repo["repositoryOrError"]
     assert {"ingest_and_transform", "import_files", "build_site"} <= {
