@@ -1,13 +1,16 @@
 """`strava-datastack demo`: the demo athlete's whole history, as Dagster runs, quietly.
 
-The export archive (five years up to a week ago) is imported through the `import_files` job, the
-last week comes through the emulator's API in an `ingest_and_transform` run, then the site is
-built. The terminal gets one line per stage and a live counter (strava_datastack/progress.py);
-Dagster's, dlt's, dbt's and npm's own output goes to a log file whose path is printed.
+The export archive holds five years up to a week ago; the last week comes through the emulator's
+API. On a first demo the API's week is loaded first (the Strava tables of `ingest_and_transform`
+only), then ONE `import_files` run over the whole history imports the archive and builds the dbt
+models over every day, both sources at once: one `dbt build` instead of one per source (about
+40 s less). Then the site is built. The terminal gets one line per stage and a live counter
+(strava_datastack/progress.py); Dagster's, dlt's, dbt's and npm's own output goes to a log file
+whose path is printed.
 
 A demo run again on the same data folder finds nothing new: the archive is unchanged (no import
-run), the API run lists the week and fetches nothing, its dbt step skips (defs/dbt/assets.py),
-and the site is not rebuilt: it says "up to date".
+run), the API's `ingest_and_transform` run lists the week and fetches nothing, its dbt step skips
+(defs/dbt/assets.py), and the site is not rebuilt: it says "up to date".
 """
 
 from __future__ import annotations
@@ -144,7 +147,13 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
         instance = dg.DagsterInstance.get()
         out.done(f"Dagster instance {dagster_home}")
 
-    def run_job(name: str, first: datetime | None, last: datetime | None, progress: RunProgress):
+    def run_job(
+        name: str,
+        first: datetime | None,
+        last: datetime | None,
+        progress: RunProgress,
+        asset_selection: list[dg.AssetKey] | None = None,
+    ):
         """One run of the code location's job `name` over the days first..last, followed."""
         run_id = str(uuid.uuid4())
         tags = {run_tags.SOURCE: "demo"}
@@ -152,7 +161,11 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
             tags |= run_tags.range_tags(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
         with RunWatcher(instance, run_id, progress):
             result = defs.resolve_job_def(name).execute_in_process(
-                instance=instance, tags=tags, run_id=run_id, raise_on_error=False
+                instance=instance,
+                tags=tags,
+                run_id=run_id,
+                raise_on_error=False,
+                asset_selection=asset_selection,
             )
         if not result.success:
             for event in result.all_events:
@@ -189,33 +202,41 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
             f"{archived} activities {first_day:%Y-%m-%d} .. {archive_end:%Y-%m-%d} in {archive}"
             + ("" if written else " (unchanged)")
         )
-
-    with out.stage("Archive import (import_files job, files + dbt, no Strava request)"):
-        days = {(first_day + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(archive_days)}
-        imported_days = instance.get_materialized_partitions(dg.AssetKey(["files", "activities"]))
-        if not written and days <= imported_days:
-            out.done("up to date: the archive is unchanged and every day of it is imported")
-        else:
-            progress = RunProgress(out)
-            result = run_job("import_files", first_day, archive_end, progress)
-            if not result.success:
-                out.done("failed")
-                return 1
-            rebuilt_marts |= marts_materialized(result.run_id)
-            out.done(f"run {result.run_id[:8]}{_dbt_note(progress)}")
+    days = {(first_day + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(archive_days)}
+    imported_days = instance.get_materialized_partitions(dg.AssetKey(["files", "activities"]))
+    import_needed = written or not days <= imported_days
 
     api_first = archive_end + timedelta(days=1)
-    with out.stage(
-        f"API top-up {api_first:%Y-%m-%d} .. {today:%Y-%m-%d} (ingest_and_transform job)"
-    ):
+    api_stage = f"API top-up {api_first:%Y-%m-%d} .. {today:%Y-%m-%d} (ingest_and_transform job"
+    api_stage += ", Strava tables; the models after the import)" if import_needed else ")"
+    with out.stage(api_stage):
         progress = RunProgress(out)
-        result = run_job("ingest_and_transform", api_first, today, progress)
+        # Before an import the models wait for it: its run builds them over every day at once.
+        ingest_only = None
+        if import_needed:
+            ingest_only = list(
+                dg.AssetSelection.groups("ingest").resolve(defs.resolve_asset_graph())
+            )
+        result = run_job("ingest_and_transform", api_first, today, progress, ingest_only)
         if not result.success:
             out.done("failed")
             return 1
         rebuilt_marts |= marts_materialized(result.run_id)
         requests = emulator.usage()["read_daily"]
         out.done(f"run {result.run_id[:8]}, {requests} requests{_dbt_note(progress)}")
+
+    with out.stage("Archive import and models (import_files job, files + dbt, no Strava request)"):
+        if not import_needed:
+            out.done("up to date: the archive is unchanged and every day of it is imported")
+        else:
+            progress = RunProgress(out)
+            # Over the API's week too: its windowed models (streams) are built in this run.
+            result = run_job("import_files", first_day, today, progress)
+            if not result.success:
+                out.done("failed")
+                return 1
+            rebuilt_marts |= marts_materialized(result.run_id)
+            out.done(f"run {result.run_id[:8]}{_dbt_note(progress)}")
 
     site_dir = paths.site_dir()
     with out.stage("Evidence site"):

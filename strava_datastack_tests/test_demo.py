@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from strava_datastack.defs import run_tags
 from strava_datastack_tests.helpers import REPO_ROOT
 
 
@@ -34,11 +35,12 @@ def run_demo() -> subprocess.CompletedProcess:
     return result
 
 
+IMPORT_STAGE = "Archive import and models (import_files job, files + dbt, no Strava request)"
+
+
 def stage_lines(out: str) -> dict[str, str]:
     """The demo's closing line of each stage: `<stage>: <outcome> (N s)`, by stage."""
-    return {
-        m[1]: m[2] for m in re.finditer(r"^([A-Z][^:\n]*?): (.*) \(\d+ s\)$", out, flags=re.M)
-    }
+    return {m[1]: m[2] for m in re.finditer(r"^([A-Z][^:\n]*?): (.*) \(\d+ s\)$", out, flags=re.M)}
 
 
 @pytest.mark.timeout(3600)  # two demos, the second finds nothing new
@@ -51,13 +53,19 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     assert "\x1b[" not in out and "\r" not in out, "no terminal escapes into a pipe"
     stages = stage_lines(out)
     names = list(stages)
-    assert names[:4] == [
-        "Emulator",
-        "Loading the code location",
-        "Export archive",
-        "Archive import (import_files job, files + dbt, no Strava request)",
+    # The API's week first (its Strava tables only), then one import run over every day that
+    # builds the models for both sources at once.
+    assert names[:3] == ["Emulator", "Loading the code location", "Export archive"], out
+    assert names[3].startswith("API top-up ") and names[3].endswith(
+        "(ingest_and_transform job, Strava tables; the models after the import)"
+    ), out
+    assert names[4:] == [
+        IMPORT_STAGE,
+        "Evidence site",
     ], out
-    assert names[4].startswith("API top-up ") and names[5:] == ["Evidence site"], out
+    assert "dbt" not in stages[names[3]], "no dbt step in the API's run before the import"
+    (first_day,) = re.search(r"^Export archive: \d+ activities (\S+) \.\. ", out, re.M).groups()
+    (today,) = re.search(r"^API top-up \S+ \.\. (\S+) ", out, re.M).groups()
     assert "Running dbt command" not in out and "dagster - " not in out
     log = data_dir / "demo.log"
     assert f"Full log:  {log}" in out
@@ -89,10 +97,13 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
             "ingest_and_transform",
         ]
         api_run = next(r for r in runs if r.job_name == "ingest_and_transform")
+        assert {key.path[0] for key in api_run.asset_selection} == {"strava"}
+        import_run = next(r for r in runs if r.job_name == "import_files")
+        assert run_tags.run_range(import_run.tags) == (first_day, today), "every day, both sources"
         evaluated = {
             record.event_log_entry.asset_check_evaluation.check_name
             for record in instance.get_records_for_run(
-                api_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                import_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             ).records
             if record.event_log_entry.asset_check_evaluation
         }
@@ -124,11 +135,10 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     again = run_demo().stdout
     stages = stage_lines(again)
     assert "Up to date: nothing new since the last load" in again
-    assert stages["Archive import (import_files job, files + dbt, no Strava request)"].startswith(
-        "up to date"
-    )
-    api_stage = next(v for k, v in stages.items() if k.startswith("API top-up"))
-    assert "dbt models up to date, not rebuilt" in api_stage
+    assert stages[IMPORT_STAGE].startswith("up to date")
+    api_stage = next(k for k in stages if k.startswith("API top-up"))
+    assert api_stage.endswith("(ingest_and_transform job)"), "the whole job: dbt when it changed"
+    assert "dbt models up to date, not rebuilt" in stages[api_stage]
     assert stages["Evidence site"].startswith("up to date")
     assert (data_dir / "site" / "index.html").stat().st_mtime == site_built
     assert f"Activities loaded: {activities}" in again
