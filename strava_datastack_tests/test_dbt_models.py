@@ -970,6 +970,29 @@ def test_api_and_import_folder_make_one_history(tmp_path: Path, monkeypatch) -> 
     # Archive gear joins the archive's activities through the id activities.csv gives it.
     assert query(warehouse, "select gear_name, activity_count from marts.dim_gear "
                             "where gear_id = 'b8939761'") == [("Pathfinder", 1)]  # fmt: skip
+    # Files say nothing about visibility: a period holding a file-only ride cannot be compared
+    # with Strava's Everyone-only totals, and ours counts none of its file-only activities; the
+    # archive's ride the API also lists takes the API's visibility and is counted.
+    comparison = query(
+        warehouse,
+        "select period, sport, unknown_visibility_count, our_activity_count "
+        "from marts.rpt_athlete_stats_comparison where period = 'all' order by sport",
+    )
+    file_only = dict(
+        query(
+            warehouse,
+            "select activity_type, count(*) from marts.fct_activities "
+            "where data_source <> 'api' group by 1",
+        )
+    )
+    assert file_only["Ride"] > 1 and FILE_ONLY_RIDE  # the shared Garmin rides, 2011-2016
+    assert comparison == [
+        # Ours: the module's two Everyone-visible rides, and the archive's ride listed by the API.
+        ("all", "ride", file_only["Ride"], 3),
+        # Ours: the module's two Everyone-visible runs and run 301, which the Fenix file matched.
+        ("all", "run", file_only["Run"], 3),
+        ("all", "swim", 0, 1),
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -121,6 +121,12 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
     )
     assert sources == {"archive": archived, "api": listed}
     assert con.execute("select count(*) from files.activity_streams").fetchone()[0] > 1000
+    # The archive gives the sport only: its gravel rides get the API's legacy type, Ride, by
+    # which Strava's totals count them.
+    types = con.execute(
+        "select distinct activity_type from marts.fct_activities where sport_type = 'GravelRide'"
+    ).fetchall()
+    assert types == [("Ride",)]
     (as_of,) = con.execute("select max(as_of_date) from marts.rpt_sport_ytd_comparison").fetchone()
     (count,) = con.execute(
         "select count(*) from marts.fct_activities where local_year = ?", [as_of.year]
@@ -129,6 +135,11 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
 
     home = visible_text((data_dir / "site" / "index.html").read_text())
     assert f"Activities this year {count:,}" in home
+    # The archive says nothing of visibility, and Strava's totals count Everyone-visible
+    # activities only: the Data status page does not compare such periods, nor call them wrong.
+    status = visible_text((data_dir / "site" / "data-status" / "index.html").read_text())
+    assert "Files only" in status and "not comparable" in status
+    assert "differs" not in status
 
     # The same demo again: nothing new, so no import run, no dbt build, no site build.
     site_built = (data_dir / "site" / "index.html").stat().st_mtime

@@ -139,7 +139,7 @@ imported_final as (
         cast(null as varchar) as external_id,
         zoned.activity_name,
         zoned.sport_type,
-        zoned.sport_type as activity_type,
+        {{ legacy_activity_type('zoned.sport_type') }} as activity_type,
         cast(null as bigint) as workout_type,
         cast(null as varchar) as visibility,
         zoned.start_at_utc,

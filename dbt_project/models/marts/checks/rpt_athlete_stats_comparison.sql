@@ -6,6 +6,11 @@
     which covers trail runs; swim = Swim), started before the stats were fetched; year to date
     is the athlete's local year at that moment. The Dagster asset check fails when a row does not
     match.
+
+    The export archive and device files say nothing about visibility, so an activity known only
+    from them may or may not be in Strava's totals: a row with any such activity
+    (`unknown_visibility_count` > 0) cannot be compared. Once the API lists those days, the
+    listing's visibility wins (int_activities) and the row becomes comparable.
 #}
 
 with
@@ -34,7 +39,7 @@ activities as (
         end as stats_sport
 
     from {{ ref('fct_activities') }}
-    where visibility = 'everyone'
+    where coalesce(visibility, 'unknown') in ('everyone', 'unknown')
         and start_at_utc <= coalesce((select loaded_at_utc from fetched), start_at_utc)
 
 ),
@@ -59,11 +64,16 @@ ours as (
     select
         periods.period,
         activities.stats_sport as sport,
-        count(*) as activity_count,
-        sum(activities.distance_m) as distance_m,
-        cast(sum(activities.moving_time_s) as bigint) as moving_time_s,
-        cast(sum(activities.elapsed_time_s) as bigint) as elapsed_time_s,
-        sum(coalesce(activities.elevation_gain_m, 0)) as elevation_gain_m
+        count(*) filter (where activities.visibility = 'everyone') as activity_count,
+        sum(activities.distance_m) filter (where activities.visibility = 'everyone')
+            as distance_m,
+        cast(sum(activities.moving_time_s) filter (where activities.visibility = 'everyone')
+            as bigint) as moving_time_s,
+        cast(sum(activities.elapsed_time_s) filter (where activities.visibility = 'everyone')
+            as bigint) as elapsed_time_s,
+        sum(coalesce(activities.elevation_gain_m, 0))
+            filter (where activities.visibility = 'everyone') as elevation_gain_m,
+        count(*) filter (where activities.visibility is null) as unknown_visibility_count
 
     from activities
     cross join stats_year
@@ -88,6 +98,7 @@ final as (
         coalesce(ours.moving_time_s, 0) as our_moving_time_s,
         stats.elevation_gain_m as strava_elevation_gain_m,
         coalesce(ours.elevation_gain_m, 0) as our_elevation_gain_m,
+        coalesce(ours.unknown_visibility_count, 0) as unknown_visibility_count,
         stats.activity_count = coalesce(ours.activity_count, 0) as count_matches,
         -- Strava rounds its totals; allow 0.1 % (at least 1 m / 1 s)
         abs(stats.distance_m - coalesce(ours.distance_m, 0))
