@@ -401,13 +401,12 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
         assert backfill["partitionNames"] == days(first, last)
         runs = stack.runs_of(backfill)
         chain = [sorted(k.to_user_string() for k in run.asset_selection) for run in runs]
-        # Five or six runs for these groups (Dagster 1.13), by timing: the raw tables and the
-        # file staging models (their parents are not selected) start at once; the Strava staging
-        # models follow the raw tables, and share a run with the intermediate models and the
-        # marts that need no windowed model when the file staging run is done by then (else
-        # those follow in a run of their own); then the windowed models; then the marts that
-        # read them. Only two runs are ranged: the raw tables and the windowed models.
-        assert len(runs) in (5, 6), "\n".join(" ".join(run_keys) for run_keys in chain)
+        # A chain of runs in dependency order, its length set by timing (Dagster 1.13): the
+        # daemon launches whatever has its parents done at each tick, and a run's assets are
+        # done one by one, so the unpartitioned models go in two to four runs (five to eight in
+        # all, seen). What does not depend on timing: two ranged runs, the raw tables and the
+        # windowed models, each over the whole range; every asset once, after its parents.
+        assert len(runs) >= 5, "\n".join(" ".join(run_keys) for run_keys in chain)
         ranged_runs = [run_keys for run_keys in chain if set(run_keys) <= stack.partitioned_keys]
         assert len(ranged_runs) == 2, ranged_runs
         done: set[str] = set()
