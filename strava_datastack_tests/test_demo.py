@@ -145,6 +145,12 @@ def test_demo_imports_the_archive_tops_up_through_the_api_and_builds_the_site(
 
     home = visible_text((data_dir / "site" / "index.html").read_text())
     assert f"Activities this year {count:,}" in home
+    # The archive lists every activity, so the years before its first one hold none: the
+    # history is complete, and no backfill is proposed for days known to be empty.
+    banner = re.search(r"History loaded .*? days since \d+ \w+ \d{4}", home).group(0)
+    assert "your export archive lists every activity" in banner, banner
+    loaded, total = re.search(r"([\d,]+) of ([\d,]+) days since", banner).groups()
+    assert loaded == total, banner
 
     # The same demo again: nothing new, so no import run, no dbt build, no site build.
     site_built = (data_dir / "site" / "index.html").stat().st_mtime

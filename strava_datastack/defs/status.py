@@ -48,12 +48,20 @@ class DataStatus:
     ytd_complete: bool = False
     last_ytd_complete: bool = False
     all_complete: bool = False
+    # The earliest activity of an imported export archive. The archive lists every activity of
+    # the account, so the days before it hold none: they count as loaded, and no backfill is
+    # estimated for them.
+    archive_first_day: date | None = None
 
 
 def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
     now = datetime.now(UTC)
     all_keys = set(daily_partitions.get_partition_keys(current_time=now))
     loaded = set().union(*(instance.get_materialized_partitions(k) for k in LOADED_BY)) & all_keys
+    first_loaded = min(loaded) if loaded else None
+    archive_first_day = first_archive_day()
+    if archive_first_day and loaded:
+        loaded |= {key for key in all_keys if key < archive_first_day.isoformat()}
     latest = instance.get_latest_materialization_event(ACTIVITIES)
     budget_now = budget_clock().now()
     ledger = Ledger(paths.budget_ledger_path()).load().rolled_to(budget_now)
@@ -96,11 +104,12 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
     elif not missing_keys:
         completion = budget_now.date()
     today = now.date()
-    first_loaded = min(loaded) if loaded else None
     last_loaded = max(loaded) if loaded else None
+    # The span the data covers (not the empty days before an archive), and the gaps inside it.
+    inside = {key for key in loaded if first_loaded and key >= first_loaded}
     span = (
         (date.fromisoformat(last_loaded) - date.fromisoformat(first_loaded)).days + 1
-        if loaded
+        if first_loaded
         else 0
     )
     return DataStatus(
@@ -117,12 +126,13 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
         expected_completion_date=completion,
         first_loaded_date=date.fromisoformat(first_loaded) if first_loaded else None,
         last_loaded_date=date.fromisoformat(last_loaded) if last_loaded else None,
-        missing_inside_loaded=span - len(loaded),
+        missing_inside_loaded=span - len(inside),
         ytd_complete=_all_loaded(loaded, today.replace(month=1, day=1), today),
         last_ytd_complete=_all_loaded(
             loaded, today.replace(year=today.year - 1, month=1, day=1), _year_before(today)
         ),
         all_complete=not missing_keys,
+        archive_first_day=archive_first_day,
     )
 
 
@@ -163,9 +173,16 @@ def write_data_status(warehouse_copy: Path, status: DataStatus) -> None:
         "requests_used_today integer, daily_request_limit integer, "
         "backfill_days_remaining integer, expected_completion_date date, "
         "first_loaded_date date, last_loaded_date date, missing_inside_loaded integer, "
-        "ytd_complete boolean, last_ytd_complete boolean, all_complete boolean",
+        "ytd_complete boolean, last_ytd_complete boolean, all_complete boolean, "
+        "archive_first_day date",
         [tuple(asdict(status).values())],
     )
+
+
+def first_archive_day() -> date | None:
+    """The earliest activity of an imported export archive (FileIndex.first_archive_day)."""
+    index_path = paths.import_index_path()
+    return FileIndex(index_path).first_archive_day() if index_path.exists() else None
 
 
 def import_problems() -> list[IndexedItem]:

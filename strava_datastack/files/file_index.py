@@ -211,6 +211,15 @@ class FileIndex:
     def problems(self) -> list[IndexedItem]:
         return self._select("status = 'problem'")
 
+    def first_archive_day(self) -> date | None:
+        """The UTC day of the earliest activity an export archive lists (its `activities.csv`
+        rows carry Strava's ids; loose device files do not), None without an archive."""
+        with closing(self._connect()) as con:
+            (day,) = con.execute(
+                "select min(day) from import_items where status = 'ok' and activity_id is not null"
+            ).fetchone()
+        return date.fromisoformat(day) if day else None
+
     def days(self) -> list[date]:
         """Every UTC day that has at least one readable item, in order."""
         with closing(self._connect()) as con:

@@ -102,12 +102,12 @@ create or replace temp view dlt_loads as
 --   history_start_date, partitions_total, partitions_loaded, partitions_missing,
 --   last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining,
 --   expected_completion_date, first_loaded_date, last_loaded_date, missing_inside_loaded,
---   ytd_complete, last_ytd_complete, all_complete
+--   ytd_complete, last_ytd_complete, all_complete, archive_first_day
 set variable data_status_sql = (
     select case
         when bool_or(name = 'site_status.data_status')
-            then 'select history_start_date, partitions_total, partitions_loaded, partitions_missing, last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining, expected_completion_date, first_loaded_date, last_loaded_date, missing_inside_loaded, ytd_complete, last_ytd_complete, all_complete from site_status.data_status'
-        else 'select cast(null as date) as history_start_date, cast(null as bigint) as partitions_total, cast(null as bigint) as partitions_loaded, cast(null as bigint) as partitions_missing, cast(null as timestamp) as last_sync_at_utc, cast(null as bigint) as requests_used_today, cast(null as bigint) as daily_request_limit, cast(null as bigint) as backfill_days_remaining, cast(null as date) as expected_completion_date, cast(null as date) as first_loaded_date, cast(null as date) as last_loaded_date, cast(null as bigint) as missing_inside_loaded, cast(null as boolean) as ytd_complete, cast(null as boolean) as last_ytd_complete, cast(null as boolean) as all_complete where false'
+            then 'select history_start_date, partitions_total, partitions_loaded, partitions_missing, last_sync_at_utc, requests_used_today, daily_request_limit, backfill_days_remaining, expected_completion_date, first_loaded_date, last_loaded_date, missing_inside_loaded, ytd_complete, last_ytd_complete, all_complete, archive_first_day from site_status.data_status'
+        else 'select cast(null as date) as history_start_date, cast(null as bigint) as partitions_total, cast(null as bigint) as partitions_loaded, cast(null as bigint) as partitions_missing, cast(null as timestamp) as last_sync_at_utc, cast(null as bigint) as requests_used_today, cast(null as bigint) as daily_request_limit, cast(null as bigint) as backfill_days_remaining, cast(null as date) as expected_completion_date, cast(null as date) as first_loaded_date, cast(null as date) as last_loaded_date, cast(null as bigint) as missing_inside_loaded, cast(null as boolean) as ytd_complete, cast(null as boolean) as last_ytd_complete, cast(null as boolean) as all_complete, cast(null as date) as archive_first_day where false'
     end
     from relations
 );

@@ -9,6 +9,7 @@ select
     missing_inside_loaded,
     history_start_date,
     expected_completion_date,
+    archive_first_day,
     coalesce(ytd_complete, false) as ytd_complete,
     coalesce(last_ytd_complete, false) as last_ytd_complete,
     coalesce(all_complete, false) as all_complete

@@ -83,21 +83,14 @@ def models_up_to_date(context: dg.AssetExecutionContext) -> bool:
     """Whether this run loaded raw tables, every load said it changed nothing, and every
     selected model is already built: each windowed one for every day of the window, each
     unpartitioned one at all."""
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records
-    loads = [
-        record.asset_materialization
-        for record in records
-        if record.asset_materialization is not None
-        and record.asset_materialization.asset_key not in context.assets_def.keys
-    ]
-    if not loads:
-        return False  # the models alone were asked for: build them
-    for load in loads:
+    loaded_any = False
+    for load in _raw_loads_of_run(context):
+        loaded_any = True
         changed = load.metadata.get(DATA_CHANGED)
         if changed is None or getattr(changed, "value", changed) is not False:
-            return False
+            return False  # usually the first one: a range run's thousands are not all read
+    if not loaded_any:
+        return False  # the models alone were asked for: build them
     windowed = windowed_keys(context)
     window = set(context.partition_keys) if windowed else set()
     if not all(window <= context.instance.get_materialized_partitions(key) for key in windowed):
@@ -109,6 +102,26 @@ def models_up_to_date(context: dg.AssetExecutionContext) -> bool:
         if record.asset_entry.last_materialization_record is not None
     }
     return whole <= built
+
+
+def _raw_loads_of_run(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
+    """The materializations this run wrote before the models, a page at a time (a 5-year range
+    run has one per raw table per day: tens of thousands)."""
+    cursor = None
+    while True:
+        page = context.instance.get_records_for_run(
+            context.run.run_id,
+            cursor=cursor,
+            of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
+            limit=500,
+        )
+        for record in page.records:
+            load = record.asset_materialization
+            if load is not None and load.asset_key not in context.assets_def.keys:
+                yield load
+        if not page.has_more:
+            return
+        cursor = page.cursor
 
 
 def windowed_keys(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
