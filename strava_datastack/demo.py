@@ -212,11 +212,11 @@ def _runs(out, emulator, archive_days, api_days, seed, dagster_home: Path, log: 
     with out.stage(api_stage):
         progress = RunProgress(out)
         # Before an import the models wait for it: its run builds them over every day at once.
-        ingest_only = None
-        if import_needed:
-            ingest_only = list(
-                dg.AssetSelection.groups("ingest").resolve(defs.resolve_asset_graph())
-            )
+        ingest_only = (
+            list(dg.AssetSelection.groups("ingest").resolve(defs.resolve_asset_graph()))
+            if import_needed
+            else None
+        )
         result = run_job("ingest_and_transform", api_first, today, progress, ingest_only)
         if not result.success:
             out.done("failed")

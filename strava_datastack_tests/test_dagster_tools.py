@@ -24,18 +24,25 @@ def run(args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600):
     )
 
 
+def validate_definitions(cwd: Path, env: dict[str, str]) -> str:
+    """`dagster definitions validate` of the code location, as a user types it in `cwd`; its
+    output, once it has succeeded."""
+    result = run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "strava_datastack.definitions"],
+        cwd=cwd,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    return output
+
+
 def test_definitions_validate_without_dagster_home(tmp_path, data_dir):
     """A fresh checkout: DAGSTER_HOME unset, Dagster reads the dagster.yaml of the current folder
     (here a copy of the repository's), and its history goes beside it."""
     shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    result = run(
-        [str(BIN / "dagster"), "definitions", "validate", "-m", "strava_datastack.definitions"],
-        cwd=tmp_path,
-        env=env,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    output = validate_definitions(tmp_path, env)
     assert "Validation successful for code location strava_datastack" in output
     assert (tmp_path / "history").is_dir(), "the instance's storage lives beside its dagster.yaml"
 
@@ -53,13 +60,7 @@ def test_a_fresh_clone_loads_without_the_environment_activated(tmp_path, data_di
     shutil.copyfile(REPO_ROOT / "dagster.yaml", clone / "dagster.yaml")
     env = without_the_environment_on_path() | {"PYTHONPATH": str(clone)}
     env.pop("DAGSTER_HOME", None)
-    result = run(
-        [str(BIN / "dagster"), "definitions", "validate", "-m", "strava_datastack.definitions"],
-        cwd=clone,
-        env=env,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    validate_definitions(clone, env)
     assert (clone / "dbt_project" / "target" / "manifest.json").is_file(), "parsed in the clone"
 
 

@@ -106,7 +106,7 @@ def data_status(instance: dg.DagsterInstance, warehouse: Path) -> DataStatus:
     today = now.date()
     last_loaded = max(loaded) if loaded else None
     # The span the data covers (not the empty days before an archive), and the gaps inside it.
-    inside = {key for key in loaded if first_loaded and key >= first_loaded}
+    inside = {key for key in loaded if key >= first_loaded} if first_loaded else set()
     span = (
         (date.fromisoformat(last_loaded) - date.fromisoformat(first_loaded)).days + 1
         if first_loaded
