@@ -85,6 +85,9 @@ class RawTable:
         dbt_source: whether dbt reads it (declared in the dbt sources yml, a Dagster asset
             upstream of the models); bookkeeping tables are not.
         schema: `strava` (the API) or `files` (the import folder).
+        dated: its rows belong to a UTC day of activity start times, so its asset is
+            daily-partitioned; the athlete's own tables (profile, gear, zones, totals) belong to
+            no day and are one unpartitioned asset each (a range run still loads them once).
     """
 
     name: str
@@ -94,6 +97,7 @@ class RawTable:
     replaced_per_activity: bool = False
     dbt_source: bool = True
     schema: str = RAW_SCHEMA
+    dated: bool = True
 
     def column_types(self) -> dict[str, str]:
         return {column.name: column.type for column in self.columns}
@@ -346,6 +350,7 @@ _TABLES = [
             measurement_preference text : 'meters' or 'feet'
         """),
         primary_key=("id",),
+        dated=False,
     ),
     RawTable(
         "gear",
@@ -361,6 +366,7 @@ _TABLES = [
             distance double : metres, Strava's odometer
         """),
         primary_key=("id",),
+        dated=False,
     ),
     RawTable(
         "athlete_zones",
@@ -372,6 +378,7 @@ _TABLES = [
             max bigint : -1 = no upper bound
         """),
         primary_key=("zone_type", "zone"),
+        dated=False,
     ),
     RawTable(
         "athlete_stats",
@@ -387,6 +394,7 @@ _TABLES = [
             elevation_gain double
         """),
         primary_key=("period", "sport"),
+        dated=False,
     ),
 ]
 
@@ -524,6 +532,7 @@ _FILES_TABLES = [
         """),
         primary_key=("gear_id",),
         schema=FILES_SCHEMA,
+        dated=False,
     ),
 ]
 

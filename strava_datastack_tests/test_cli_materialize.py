@@ -83,3 +83,30 @@ def test_two_runs_started_together_on_a_new_instance_both_load(strava_env, data_
     instance = dg.DagsterInstance.get()
     assert materialized(instance, ["strava", "activities"]) == set(days)
     assert len(instance.get_runs()) == 2
+
+
+ATHLETE_TABLES = ("strava/athlete", "strava/athlete_zones", "strava/athlete_stats", "strava/gear")
+
+
+def test_the_athletes_tables_belong_to_no_day(strava_env, data_dir, dagster_home):
+    """Selected alone, without a partition, they load with their own requests only (no listing,
+    no activity); in a range run they are loaded once, with no partition."""
+    emulator = strava_env
+    result = materialize(",".join(ATHLETE_TABLES))
+    assert result.returncode == 0, result.stderr[-3000:]
+    instance = dg.DagsterInstance.get()
+    [run] = instance.get_runs()
+    for key in ATHLETE_TABLES:
+        assert materialized_in_run(instance, run.run_id, key) == [None], key
+    counts = warehouse_counts(data_dir)
+    assert counts["athlete"] == 1
+    assert counts["gear"] > 0
+    assert counts.get("activities", 0) == 0
+    # GET /athlete, one GET /gear/{id} per item, /athlete/zones and /athletes/{id}/stats.
+    assert emulator.usage()["total_requests"] == 3 + counts["gear"]
+
+    result = materialize("group:ingest", "--partition-range", "2025-06-01...2025-06-03")
+    assert result.returncode == 0, result.stderr[-3000:]
+    range_run = instance.get_runs()[0].run_id
+    assert materialized_in_run(instance, range_run, "strava/athlete") == [None]
+    assert len(materialized_in_run(instance, range_run, "strava/activities")) == 3

@@ -5,6 +5,7 @@ no upstream deps: dlt-dagster's default key (`dlt_<source>_<resource>`) and its 
 would add nodes that nothing produces.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -18,9 +19,11 @@ from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partition
 def raw_table_spec(
     spec: dg.AssetSpec, table: RawTable, group_name: str, **attributes: Any
 ) -> dg.AssetSpec:
-    """``spec`` (dlt-dagster's) keyed, described and grouped as the contract's ``table``."""
+    """``spec`` (dlt-dagster's) keyed, described, grouped and partitioned as the contract's
+    ``table``: a dated table is daily-partitioned, the others are not."""
     return spec.replace_attributes(
         key=dg.AssetKey([table.schema, table.name]),
+        partitions_def=daily_partitions if table.dated else None,
         deps=[],
         group_name=group_name,
         description=table.description,
@@ -38,9 +41,10 @@ def raw_dlt_assets(
     name: str,
     translator: DagsterDltTranslator,
 ):
-    """`@dlt_assets` as every raw load declares them: a partition is one UTC day (the same days
-    for both sources, so dbt sees one history), a range of days runs as ONE run (one window, one
-    dlt load), and the run takes the one DuckDB writer slot.
+    """`@dlt_assets` as every raw load declares them: a partition of a dated table is one UTC
+    day (the same days for both sources, so dbt sees one history), a range of days runs as ONE
+    run (one window, one dlt load, the undated tables loaded with it), and the run takes the one
+    DuckDB writer slot.
 
     `dlt_source` and the pipeline are built once at import only to describe the assets; each
     run builds its own from its window.
@@ -58,10 +62,25 @@ def raw_dlt_assets(
         name=name,
         specs=[without_dlt_objects(spec) for spec in specs],
         can_subset=True,
-        partitions_def=daily_partitions,
+        # Each spec carries its own partitioning (raw_table_spec); the undated tables carry the
+        # policy too, as `--partition-range` needs every selected asset to have it.
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_WRITER_POOL,
     )
+
+
+def run_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
+    """The run's window of days [start, end), or an empty one (now, now) when the run selects
+    only undated tables: it has no partitions then, and nothing dated is loaded."""
+    if any(is_dated(context, key) for key in context.selected_asset_keys):
+        window = context.partition_time_window
+        return window.start, window.end
+    now = datetime.now(UTC)
+    return now, now
+
+
+def is_dated(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
+    return context.assets_def.specs_by_key[key].partitions_def is not None
 
 
 def without_dlt_objects(spec: dg.AssetSpec) -> dg.AssetSpec:

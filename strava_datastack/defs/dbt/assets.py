@@ -19,6 +19,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from strava_datastack.defs import run_tags
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.ingest.load import DATA_CHANGED
 from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
@@ -82,7 +83,10 @@ class StravaDbtTranslator(DagsterDbtTranslator):
 def models_up_to_date(context: dg.AssetExecutionContext) -> bool:
     """Whether this run loaded raw tables, every load said it changed nothing, and every
     selected model is already built: each windowed one for every day of the window, each
-    unpartitioned one at all."""
+    unpartitioned one at all. Never in a backfill's runs."""
+    if run_tags.BACKFILL in context.run.tags:
+        # An asset backfill counts a targeted model its run did not materialize as failed.
+        return False
     loaded_any = False
     for load in _raw_loads_of_run(context):
         loaded_any = True

@@ -1,7 +1,8 @@
 """The import folder → DuckDB: daily-partitioned dlt assets fed by files, not by requests.
 
 A partition is one UTC day of activity start times, the same days as the Strava API assets, so
-the dbt models downstream see one history whichever way an activity arrived.
+the dbt models downstream see one history whichever way an activity arrived. The gear (the
+archive's bikes.csv and shoes.csv) belongs to no day: unpartitioned, loaded by every run.
 """
 
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from strava_datastack.contract import FILES_TABLES
-from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
+from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec, run_window
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.files.load import DATASET_NAME, PIPELINE_NAME, load_files_window
 from strava_datastack.files.source import files_source
@@ -42,13 +43,13 @@ def files_import(
     A file that cannot be read is reported (here, in the run log, and on the Data status page)
     and skipped; the other files of the window load.
     """
-    window = context.partition_time_window
-    load = load_files_window(window.start, window.end, log=context.log.info)
+    start, end = run_window(context)
+    load = load_files_window(start, end, log=context.log.info)
     for problem in load.problems:
         context.log.warning(f"Not imported: {problem['file_key']}: {problem['reason']}")
     metadata = {
-        "window_start": window.start.isoformat(),
-        "window_end": window.end.isoformat(),
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
         "import_folder": str(load.folder),
         "files_in_window": load.files_in_window,
         "files_parsed": load.files_parsed,

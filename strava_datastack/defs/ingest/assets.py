@@ -1,4 +1,5 @@
-"""Strava → DuckDB: the daily-partitioned dlt assets, spending Strava's budget on purpose."""
+"""Strava → DuckDB: the daily-partitioned dlt assets (the athlete's own tables unpartitioned),
+spending Strava's budget on purpose."""
 
 from collections.abc import Iterator
 from datetime import UTC, time, timedelta
@@ -13,7 +14,7 @@ from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATA_CHANGED, DATASET_NAME, PIPELINE_NAME, load_window
-from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec
+from strava_datastack.defs.raw_assets import is_dated, raw_dlt_assets, raw_table_spec, run_window
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.errors import StravaError
 from strava_datastack.strava.source import strava_source
@@ -57,18 +58,19 @@ def strava_ingest(
     config: IngestConfig,
     writer_pool: WriterPool,  # frees the pool of dead runs when the run starts
 ) -> Iterator[Any]:
-    """Loads the run's partition window (one day, or a range in one run) from Strava.
+    """Loads the run's partition window (one day, or a range in one run) from Strava, and the
+    athlete's undated tables with it when selected (alone, they cost no listing).
 
     Plans first (list the window, compare with the warehouse), then fetches per-activity data
     oldest day first while the day's budget lasts. If the budget runs out, what was fetched is
     loaded and only the completed days are reported; the resume sensor continues after the reset.
     """
-    window = context.partition_time_window
+    start, end = run_window(context)
     selected = {key.path[-1] for key in context.selected_asset_keys}
     try:
         load = load_window(
-            window.start,
-            window.end,
+            start,
+            end,
             config,
             daily_refresh=context.run.tags.get(run_tags.DAILY_REFRESH) == "true",
             tables=selected if context.is_subset else None,
@@ -94,8 +96,8 @@ def strava_ingest(
     complete_days = plan.complete_days(progress.done_ids | given_up)
     incomplete = progress.stopped is not None or bool(retrying)
     metadata = {
-        "window_start": window.start.isoformat(),
-        "window_end": window.end.isoformat(),
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
         "warehouse_path": str(warehouse),
         "strava_requests": client.request_log.requests,
         "activities_in_window": plan.activity_count,
@@ -111,7 +113,11 @@ def strava_ingest(
         table = key.path[-1]
         table_metadata = {**metadata, "rows_loaded": row_counts.get(table, 0)}
         table_metadata["dagster/table_name"] = f"{DATASET_NAME}.{table}"
-        if not incomplete:
+        if not is_dated(context, key):
+            # The athlete's data is whole or missing, whatever became of the days.
+            if load.athlete_complete:
+                yield dg.MaterializeResult(asset_key=key, metadata=table_metadata)
+        elif not incomplete:
             yield dg.MaterializeResult(asset_key=key, metadata=table_metadata)
         else:
             for day in complete_days:

@@ -12,6 +12,7 @@ from datetime import datetime
 import dlt
 
 from strava_datastack import paths
+from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.progress import repeats_dropped
 from strava_datastack.strava.budget import Ledger, RequestBudget, budget_clock
@@ -32,7 +33,9 @@ DATASET_NAME = "strava"
 # The metadata entry of a raw table's materialization that says whether the load changed the
 # warehouse (False: a re-load of what was there). A load that does not say counts as a change.
 DATA_CHANGED = "data_changed"
-ATHLETE_TABLES = {"athlete", "gear", "athlete_zones", "athlete_stats"}
+# The athlete's own tables: they belong to no day (unpartitioned assets), and a window that
+# selects only them lists nothing.
+ATHLETE_TABLES = {table.name for table in RAW_TABLES.values() if not table.dated}
 # Before the first load the number of bikes and shoes is unknown; plan for this many.
 ATHLETE_GEAR_GUESS = 10
 
@@ -58,6 +61,9 @@ class WindowLoad:
     row_counts: dict[str, int]
     # Activities of the window that failed or were gone in this run, as the ledger now has them.
     problems: list[ActivityProblem]
+    # Whether the athlete's tables hold the athlete's data after this load (fetched now or
+    # before): if not (today's budget could not afford it), their assets are not reported.
+    athlete_complete: bool
     # Whether the warehouse's data for the window changed: new, edited or deleted activities,
     # or the athlete's data. A re-run of a loaded window usually changes nothing, and then the
     # dbt models need no rebuild (see defs/dbt/assets.py).
@@ -111,7 +117,16 @@ def load_window(
         reuse_listings=config.reuse_listings,
         trust_listing=continuation,
     )
-    plan = make_plan(client, window_start, window_end, state, config.fetch_options(), now)
+    # Only the athlete's tables wanted (an unpartitioned run of them): no listing to pay for.
+    lists_activities = tables is None or bool(tables - ATHLETE_TABLES)
+    plan = make_plan(
+        client if lists_activities else None,
+        window_start,
+        window_end,
+        state,
+        config.fetch_options(),
+        now,
+    )
     if known_only:
         known = {row["id"] for row in state.stored_summaries}
         plan.work = [item for item in plan.work if item.activity_id in known]
@@ -127,6 +142,8 @@ def load_window(
             f"{', '.join(str(i) for i in sorted(settled))}."
         )
     listing = "listing reused" if plan.listing_reused else f"{plan.list_requests} list requests"
+    if not lists_activities:
+        listing = "only the athlete's tables selected: not listed"
     deleted = f", {plan.deleted} no longer on Strava (flagged deleted)" if plan.deleted else ""
     log(
         f"Window [{window_start:%Y-%m-%d}, {window_end:%Y-%m-%d}): {plan.activity_count} "
@@ -180,6 +197,7 @@ def load_window(
         budget=budget,
         row_counts=dict(pipeline.last_trace.last_normalize_info.row_counts),
         problems=problems,
+        athlete_complete=state.athlete_complete or athlete_data is not None,
         changed=bool(plan.work or plan.deleted or athlete_data is not None or listed != stored),
     )
 
