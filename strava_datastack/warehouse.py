@@ -7,6 +7,7 @@ Dagster assets reach them through the `Warehouse` resource (defs/resources.py).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -108,14 +109,25 @@ def wait_until_free(path: Path) -> None:
 
 
 def ensure_warehouse(path: Path) -> Path:
-    """Creates an empty warehouse file in the readable storage format if none exists yet."""
+    """Creates an empty warehouse file in the readable storage format if none exists yet.
+
+    Two runs starting together on a new data folder would both create it, and the second would
+    fail on the first one's lock: they take turns on a lock of the folder (no file left behind),
+    and the second finds it made.
+    """
     path = Path(path)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(":memory:") as con:
-        con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
-        con.execute("DETACH warehouse")
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        if not path.exists():
+            with connect(":memory:") as con:
+                con.execute(f"ATTACH '{path}' AS warehouse (STORAGE_VERSION '{STORAGE_VERSION}')")
+                con.execute("DETACH warehouse")
+    finally:
+        os.close(folder)  # releases the lock
     return path
 
 
