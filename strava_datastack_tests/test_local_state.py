@@ -225,3 +225,20 @@ def test_a_warehouse_held_past_the_timeout_names_the_holder(strava_env, monkeypa
     assert str(paths.warehouse_snapshot_path()) in message and LOCK_TIMEOUT_ENV in message
     assert strava_env.usage()["total_requests"] == used, "no request is spent on a failed run"
     assert {table: table_digest(paths.warehouse_path(), table) for table in API_TABLES} == before
+
+
+def test_runs_starting_together_on_a_new_data_folder_create_one_warehouse(tmp_path):
+    """Two runs of a backfill's first tick both find no warehouse file: one creates it, the
+    others wait for it instead of failing on its lock."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import duckdb
+
+    from strava_datastack.warehouse import ensure_warehouse
+
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    with ProcessPoolExecutor(4) as pool:
+        created = list(pool.map(ensure_warehouse, [warehouse] * 8))
+    assert created == [warehouse] * 8
+    assert os.listdir(warehouse.parent) == ["warehouse.duckdb"], "no lock file left behind"
+    duckdb.connect(str(warehouse)).close()  # a readable DuckDB file
