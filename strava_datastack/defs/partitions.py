@@ -30,3 +30,8 @@ daily_partitions = dg.DailyPartitionsDefinition(
 # One DuckDB process may write at a time; every asset that writes the warehouse takes this pool
 # (dagster.yaml limits it to one slot).
 DUCKDB_WRITER_POOL = "duckdb_writer"
+
+
+def is_dated(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
+    """Whether ``key`` of the running multi-asset is daily-partitioned (its specs say)."""
+    return context.assets_def.specs_by_key[key].partitions_def is not None

@@ -13,7 +13,7 @@ import dlt
 from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
 
 from strava_datastack.contract import RawTable
-from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions, is_dated
 
 
 def raw_table_spec(
@@ -77,10 +77,6 @@ def run_window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
         return window.start, window.end
     now = datetime.now(UTC)
     return now, now
-
-
-def is_dated(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
-    return context.assets_def.specs_by_key[key].partitions_def is not None
 
 
 def without_dlt_objects(spec: dg.AssetSpec) -> dg.AssetSpec:

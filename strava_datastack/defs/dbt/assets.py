@@ -22,7 +22,7 @@ from dagster_dbt import (
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.dbt.project import dbt_project
 from strava_datastack.defs.ingest.load import DATA_CHANGED
-from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from strava_datastack.defs.partitions import DUCKDB_WRITER_POOL, daily_partitions, is_dated
 from strava_datastack.defs.resources import Warehouse
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.warehouse import wait_until_free
@@ -130,11 +130,7 @@ def _raw_loads_of_run(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMat
 
 def windowed_keys(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
     """The selected models that are partitioned by day (the incremental ones)."""
-    return {
-        key
-        for key in context.selected_asset_keys
-        if context.assets_def.specs_by_key[key].partitions_def is not None
-    }
+    return {key for key in context.selected_asset_keys if is_dated(context, key)}
 
 
 def dbt_vars_for_window(window: dg.TimeWindow) -> dict[str, str]:

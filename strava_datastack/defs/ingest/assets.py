@@ -14,7 +14,8 @@ from strava_datastack.contract import RAW_TABLES
 from strava_datastack.defs import run_tags
 from strava_datastack.defs.ingest.config import IngestConfig
 from strava_datastack.defs.ingest.load import DATA_CHANGED, DATASET_NAME, PIPELINE_NAME, load_window
-from strava_datastack.defs.raw_assets import is_dated, raw_dlt_assets, raw_table_spec, run_window
+from strava_datastack.defs.partitions import is_dated
+from strava_datastack.defs.raw_assets import raw_dlt_assets, raw_table_spec, run_window
 from strava_datastack.defs.writer_pool import WriterPool
 from strava_datastack.strava.errors import StravaError
 from strava_datastack.strava.source import strava_source
