@@ -83,10 +83,10 @@ class RunProgress:
             self.notes.append("dbt models up to date, not rebuilt")
         elif "npm ci" in message and message.startswith("Installing"):
             self.out.status("installing Evidence's packages (npm ci, about a minute)")
-        elif "npm run sources" in message:
-            self.out.status("exporting the warehouse for the site")
         elif "npm run build" in message:
-            self.out.status("building the pages")
+            self.out.status("compiling the pages")
+        elif "npm run sources" in message:
+            self.out.status("compiling the pages, exporting the warehouse beside it")
 
 
 def run_demo(archive_days: int, api_days: int, seed: int) -> int:

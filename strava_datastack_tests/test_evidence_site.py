@@ -337,9 +337,25 @@ def test_ensure_node_modules_runs_npm_ci_only_when_missing_or_stale(tmp_path, mo
     assert len(calls) == 1
 
 
+# The stand-in's build does what Evidence's does around the data (evidence/svelte.config.js):
+# it starts, waits for build_site to say the export is complete, and gives up if build_site's
+# process is gone.
+STAND_IN_BUILD = """
+const fs = require('fs');
+console.log('Custom svelte.config.js applied');
+const timer = setInterval(() => {
+    if (fs.existsSync(process.env.STRAVA_SITE_DATA_READY)) process.exit(0);
+    try { process.kill(Number(process.env.STRAVA_SITE_BUILDER_PID), 0); }
+    catch { console.log('build abandoned'); process.exit(1); }
+}, 50);
+"""
+
+
 def write_package_json(project: Path, sources_script: str) -> None:
+    (project / "build.js").write_text(STAND_IN_BUILD)
+    scripts = {"sources": sources_script, "build:strict": "node build.js"}
     (project / "package.json").write_text(
-        json.dumps({"name": "stand-in", "version": "0.0.0", "scripts": {"sources": sources_script}})
+        json.dumps({"name": "stand-in", "version": "0.0.0", "scripts": scripts})
     )
 
 

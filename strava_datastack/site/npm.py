@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import shutil
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -75,6 +77,128 @@ def evidence_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class Command:
+    """A command running in the background: its own process group, killed at ``timeout``.
+
+    A thread reads its output into a queue; the caller's thread passes it on to ``log`` (in
+    ``wait`` and ``wait_for_line``), so the log is only ever written from one thread, even with
+    two commands running side by side. ``keep_fds`` stay open in the command (the build lock:
+    see ``build._exclusive_build``).
+    """
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+        what: str,
+        keep_fds: tuple[int, ...] = (),
+    ) -> None:
+        self.what = what
+        self.tail: deque[str] = deque(maxlen=60)
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._ended = False
+        self.proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            pass_fds=keep_fds,
+        )
+        self.timed_out = threading.Event()
+        self._timer = threading.Timer(timeout, self._kill_on_timeout)
+        self._timer.start()
+        self.timeout = timeout
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip())
+        self._lines.put(None)
+
+    def _kill_on_timeout(self) -> None:
+        self.timed_out.set()
+        self.kill()
+
+    @property
+    def ended(self) -> bool:
+        """Whether all of the command's output has been passed on (it has exited)."""
+        return self._ended
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, 9)
+        except ProcessLookupError:
+            pass
+
+    def _pass_on(self, line: str, log: Log) -> None:
+        self.tail.append(line)
+        # Vite lists every chunk it writes (hundreds of lines): keep those out of the log.
+        if line and not line.lstrip().startswith((".svelte-kit/output/", "build/_app/")):
+            log(line)
+
+    def drain(self, log: Log, block_s: float = 0.0) -> bool:
+        """Passes on the output so far (waiting up to ``block_s`` for a first line); returns
+        whether the command's output has ended."""
+        try:
+            line = self._lines.get(timeout=block_s) if block_s else self._lines.get_nowait()
+            while True:
+                if line is None:
+                    self._ended = True
+                    return True
+                self._pass_on(line, log)
+                line = self._lines.get_nowait()
+        except queue.Empty:
+            return self._ended
+
+    def wait_for_line(self, text: str, log: Log, timeout: float) -> bool:
+        """Passes on the output until a line containing ``text`` (True), the end of the output
+        or ``timeout`` seconds (False)."""
+        deadline = time.monotonic() + timeout
+        while not self._ended and (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            if line is None:
+                self._ended = True
+                return False
+            self._pass_on(line, log)
+            if text in line:
+                return True
+        return False
+
+    def wait(self, log: Log, beside: tuple[Command, ...] = ()) -> str:
+        """Passes on the output (and that of the commands ``beside`` it) until the command
+        exits; fails with its tail on error or timeout. Returns the tail of the output."""
+        try:
+            while not self.drain(log, block_s=0.2):
+                for other in beside:
+                    other.drain(log)
+            rc = self.proc.wait()
+        finally:
+            self._timer.cancel()
+            if self.proc.poll() is None:
+                self.kill()
+                self.proc.wait()
+        output = "\n".join(self.tail)
+        if self.timed_out.is_set():
+            raise RuntimeError(
+                f"{self.what} did not finish within {self.timeout:.0f} s; last output:\n{output}"
+            )
+        if rc != 0:
+            raise RuntimeError(f"{self.what} failed (exit code {rc}); last output:\n{output}")
+        return output
+
+
 def run_command(
     args: list[str],
     *,
@@ -87,54 +211,11 @@ def run_command(
 ) -> str:
     """Run a command, stream its output to ``log``, and fail with its tail on error or timeout.
 
-    ``keep_fds`` stay open in the command (the build lock: see ``build._exclusive_build``).
     Returns the tail of the output.
     """
     log(f"$ {' '.join(args)}  (in {cwd})")
-    tail: deque[str] = deque(maxlen=60)
-    proc = subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-        pass_fds=keep_fds,
-    )
-    timed_out = threading.Event()
-
-    def _kill_on_timeout() -> None:
-        timed_out.set()
-        try:
-            os.killpg(proc.pid, 9)
-        except ProcessLookupError:
-            pass
-
-    timer = threading.Timer(timeout, _kill_on_timeout)
-    timer.start()
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip()
-            tail.append(line)
-            # Vite lists every chunk it writes (hundreds of lines): keep those out of the log.
-            if line and not line.lstrip().startswith((".svelte-kit/output/", "build/_app/")):
-                log(line)
-        rc = proc.wait()
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            _kill_on_timeout()
-            proc.wait()
-    output = "\n".join(tail)
-    if timed_out.is_set():
-        raise RuntimeError(f"{what} did not finish within {timeout:.0f} s; last output:\n{output}")
-    if rc != 0:
-        raise RuntimeError(f"{what} failed (exit code {rc}); last output:\n{output}")
-    return output
+    command = Command(args, cwd=cwd, env=env, timeout=timeout, what=what, keep_fds=keep_fds)
+    return command.wait(log)
 
 
 def ensure_node_modules(
