@@ -468,6 +468,11 @@ _FILES_TABLES = [
             trainer bool
             manual bool
             samples bigint : samples in the file (0 without one)
+            start_lat double : the first position in the file (files/derived.py, "Route")
+            start_lng double
+            end_lat double : the last position in the file
+            end_lng double
+            summary_polyline text : the file's track, thinned, as Strava encodes it
         """),
         replaced_per_activity=True,
         schema=FILES_SCHEMA,

@@ -26,6 +26,7 @@ from strava_datastack.files.activity_file import (
     parse_many,
     peek_start,
 )
+from strava_datastack.strava.polyline import decode as decode_polyline
 from strava_datastack_tests.helpers import (
     BROKEN,
     FIT_DIR,
@@ -101,6 +102,35 @@ def test_gpx_tracks_load_with_their_timed_points(name):
     assert activity.distance == pytest.approx(distance[-1])
     assert samples["altitude"].null_count == 0
     assert 0 <= activity.moving_time <= activity.elapsed_time
+
+
+@pytest.mark.parametrize("name", LOADING_GPX)
+def test_a_gpx_route_starts_and_ends_at_its_first_and_last_timed_points(name):
+    path = GPX_DIR / name
+    timed = [
+        (float(point.get("lat")), float(point.get("lon")))
+        for point in ET.fromstring(path.read_bytes().lstrip()).iter()
+        if point.tag.rpartition("}")[2] == "trkpt"
+        and any(child.tag.rpartition("}")[2] == "time" and child.text for child in point)
+    ]
+    (activity,) = parse_activity_file(path)
+    route = activity.route
+    assert (route["start_lat"], route["start_lng"]) == pytest.approx(timed[0], abs=1e-9)
+    assert (route["end_lat"], route["end_lng"]) == pytest.approx(timed[-1], abs=1e-9)
+    # Strava's summary polyline format: a thinned track, its ends kept, 5 decimals.
+    line = decode_polyline(route["summary_polyline"])
+    assert 2 <= len(line) <= derived.SUMMARY_POINTS + 1
+    assert line[0] == pytest.approx(timed[0], abs=1e-5)
+    assert line[-1] == pytest.approx(timed[-1], abs=1e-5)
+    assert all(
+        min(lat for lat, _ in timed) - 1e-5 <= lat <= max(lat for lat, _ in timed) + 1e-5
+        for lat, _ in line
+    )
+
+
+def test_an_activity_without_positions_has_no_route():
+    indoor = {"time": np.arange(60.0), "heartrate": np.full(60, 120.0)}
+    assert derived.route_summary(indoor) == dict.fromkeys(derived.ROUTE_COLUMNS)
 
 
 @pytest.mark.parametrize("name", ["cross-country-skiing_activity_1.tcx", "sup_activity_1.tcx"])

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from strava_datastack.emulator.archive import write_archive
+from strava_datastack.strava.polyline import decode as decode_polyline
 from strava_datastack_tests.conftest import REPO_ROOT
 from strava_datastack_tests.helpers import materialize
 
@@ -83,6 +84,21 @@ def test_archive_through_the_cli_gives_one_row_per_activity_and_no_request(
         for row in rows(data_dir, "select distinct activity_id from files.activity_streams")
     }
     assert with_samples == {a["id"] for a in recorded}
+    # Where it started and its map line, as the API's summary has them: from the file.
+    routes = {
+        row[0]: row[1:]
+        for row in rows(
+            data_dir,
+            "select activity_id, start_lat, start_lng, summary_polyline from marts.fct_activities",
+        )
+    }
+    for activity in want.values():
+        start_lat, start_lng, line = routes[activity["id"]]
+        if not activity["start_latlng"]:  # manual entries, indoor sessions
+            assert (start_lat, start_lng, line) == (None, None, None), activity["id"]
+            continue
+        assert (start_lat, start_lng) == pytest.approx(activity["start_latlng"], abs=1e-6)
+        assert decode_polyline(line)[0] == pytest.approx(activity["start_latlng"], abs=1e-5)
 
 
 def test_archive_then_api_costs_list_pages_only_and_a_loose_copy_is_matched(

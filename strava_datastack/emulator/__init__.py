@@ -10,11 +10,12 @@ It is the project's demo data source and the test double for the Strava client::
 ``strava-datastack emulator`` command).
 """
 
+from strava_datastack.strava.polyline import decode as decode_polyline
+from strava_datastack.strava.polyline import encode as encode_polyline
+
 from .athlete import SyntheticAthlete
 from .clock import EmulatorClock
 from .faults import Faults
-from .polyline import decode as decode_polyline
-from .polyline import encode as encode_polyline
 from .server import StravaEmulator, serve_forever
 
 __all__ = [

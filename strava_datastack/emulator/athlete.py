@@ -13,10 +13,11 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
+from strava_datastack.strava.polyline import encode
+
 from . import derived
 from .history import LEGACY_TYPE, TZ, Gear, build_history, identity
 from .plan import build_plan
-from .polyline import encode
 from .rng import hex_token, rng_for
 from .streams import expand
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from strava_datastack.strava.polyline import encode
+
 from . import derived
 from .plan import Sensors, Spec, aggregates, build_plan
-from .polyline import encode
 from .rng import rng_for
 
 HISTORY_START = date(2021, 1, 1)

@@ -76,6 +76,7 @@ class ParsedActivity:
     device_name: str | None
     samples: pa.Table = field(repr=False)
     laps: pa.Table = field(repr=False)
+    route: dict[str, Any] = field(repr=False)  # derived.route_summary
 
 
 @dataclass
@@ -405,6 +406,7 @@ def build_activity(
         device_name=device_name,
         samples=samples,
         laps=_laps_table(times, arrays, start_date, laps or [LapSpec(start=start)]),
+        route=derived.route_summary(arrays),
     )
 
 

@@ -29,6 +29,10 @@ Strava's own numbers is measured on activities that have both):
 - **Best efforts.** For each of Strava's distances the activity covers, the shortest time over
   any stretch of that distance: every sample is tried as the end, and the start is the
   interpolated moment the distance was that much lower.
+- **Route.** The start and end are the first and last samples with a position. The summary
+  polyline (Strava's `map.summary_polyline`, for maps of many activities) keeps every k-th
+  position, at most `SUMMARY_POINTS` and always the last one, encoded as Strava encodes it;
+  the activity page draws the whole track from the samples.
 """
 
 from __future__ import annotations
@@ -40,12 +44,14 @@ import numpy as np
 import pyarrow as pa
 
 from strava_datastack.contract import FILES_TABLES
+from strava_datastack.strava.polyline import encode
 
 MOVING_SPEED = 0.5  # m/s
 ELEVATION_WINDOW_S = 15
 ELEVATION_STEP_S = 5
 ELEVATION_THRESHOLD_M = 1.0
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
+SUMMARY_POINTS = 200  # positions in a summary polyline: a route's shape, not its detail
 
 SPLIT_UNITS = {"metric": 1000.0, "standard": 1609.344}
 
@@ -110,6 +116,28 @@ def distance_from_positions(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
     a = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlng / 2) ** 2
     step = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
     return np.concatenate([[0.0], np.cumsum(step)])
+
+
+def route_summary(samples: Samples) -> dict[str, Any]:
+    """The `files.activities` columns of the route: start, end and summary polyline (all None
+    for an activity without positions)."""
+    lat, lng = _column(samples, "lat"), _column(samples, "lng")
+    known = ~(np.isnan(lat) | np.isnan(lng))
+    if not known.any():
+        return dict.fromkeys(ROUTE_COLUMNS)
+    lat, lng = lat[known], lng[known]
+    step = -(-len(lat) // SUMMARY_POINTS)  # ceiling division
+    kept = np.append(np.arange(0, len(lat) - 1, step), len(lat) - 1)
+    return {
+        "start_lat": float(lat[0]),
+        "start_lng": float(lng[0]),
+        "end_lat": float(lat[-1]),
+        "end_lng": float(lng[-1]),
+        "summary_polyline": encode(zip(lat[kept].tolist(), lng[kept].tolist(), strict=True)),
+    }
+
+
+ROUTE_COLUMNS = ("start_lat", "start_lng", "end_lat", "end_lng", "summary_polyline")
 
 
 def speed_from_distance(time: np.ndarray, distance: np.ndarray) -> np.ndarray:

@@ -113,6 +113,8 @@ def archive_activity_row(row: dict[str, Any], file_key: str | None) -> dict[str,
         "trainer": None,
         "manual": not (row.get("filename") or "").strip(),
         "samples": 0,
+        # the archive has no positions: its activity's file gives them (FileBatch.bundles)
+        **dict.fromkeys(derived.ROUTE_COLUMNS),
     }
 
 
@@ -159,6 +161,7 @@ def file_activity_row(parsed: ParsedActivity, activity_id: int, file_key: str) -
         "trainer": None,
         "manual": False,
         "samples": samples.num_rows,
+        **parsed.route,
     }
 
 
@@ -248,6 +251,7 @@ class FileBatch:
                     activity_id = item.activity_id
                     row = archive_activity_row(self._csv_row(item), key)
                     row.update(file_format=parsed.file_format, device_name=parsed.device_name)
+                    row.update(parsed.route)
                 else:
                     activity_id = file_activity_id(digests.pop(key, key), session)
                     row = file_activity_row(parsed, activity_id, key)

@@ -37,7 +37,12 @@ activity_files as (
     select
         activity_files.activity_id,
         activity_files.file_key,
-        imported.device_name
+        imported.device_name,
+        imported.start_lat,
+        imported.start_lng,
+        imported.end_lat,
+        imported.end_lng,
+        imported.summary_polyline
 
     from {{ ref('int_activity_files') }} as activity_files
     inner join imported on activity_files.file_activity_id = imported.activity_id
@@ -167,11 +172,12 @@ imported_final as (
         cast(null as bigint) as achievement_count,
         cast(null as bigint) as kudos_count,
         cast(null as bigint) as pr_count,
-        cast(null as varchar) as summary_polyline,
-        cast(null as double) as start_lat,
-        cast(null as double) as start_lng,
-        cast(null as double) as end_lat,
-        cast(null as double) as end_lng,
+        -- an archive row's own file, else the loose file matched to it (int_activity_files)
+        coalesce(zoned.summary_polyline, activity_files.summary_polyline) as summary_polyline,
+        coalesce(zoned.start_lat, activity_files.start_lat) as start_lat,
+        coalesce(zoned.start_lng, activity_files.start_lng) as start_lng,
+        coalesce(zoned.end_lat, activity_files.end_lat) as end_lat,
+        coalesce(zoned.end_lng, activity_files.end_lng) as end_lng,
         -- power in a file is measured; the archive does not say
         zoned.avg_watts is not null and zoned.origin = 'file' as has_device_watts,
         zoned.avg_heartrate is not null as has_heartrate,

@@ -40,6 +40,13 @@ renamed as (
         cast(max_watts as double) as max_watts,
         cast(calories as double) as calories,
 
+        -- route: the file's first and last position and its thinned track (none without GPS)
+        cast(start_lat as double) as start_lat,
+        cast(start_lng as double) as start_lng,
+        cast(end_lat as double) as end_lat,
+        cast(end_lng as double) as end_lng,
+        nullif(cast(summary_polyline as varchar), '') as summary_polyline,
+
         -- flags
         coalesce(cast(commute as boolean), false) as is_commute,
         coalesce(cast(trainer as boolean), false) as is_trainer,

@@ -1,4 +1,6 @@
-"""Google's encoded polyline algorithm, which Strava uses for ``map.polyline``."""
+"""Google's encoded polyline algorithm, Strava's format for `map.polyline` and
+`map.summary_polyline`: the emulator writes them, the file import derives summaries.
+"""
 
 from __future__ import annotations
 
