@@ -390,7 +390,7 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
     ingest and transform groups goes through the graph as a chain of runs, each launched once
     its parents are done: the dated raw tables over the range first (the athlete's undated ones
     in a run of their own), then by turns the models rebuilt whole and the windowed models (the
-    range again, in one run: single-run backfill policy)."""
+    range again, each asset in one run: single-run backfill policy)."""
     from strava_datastack.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -405,11 +405,13 @@ def test_ui_backfills_materialize_every_asset_of_their_range_in_one_chain_of_run
         # A chain of runs in dependency order, its length set by timing (Dagster 1.13): the
         # daemon launches whatever has its parents done at each tick, and a run's assets are
         # done one by one, so the unpartitioned models go in two to four runs (five to eight in
-        # all, seen). What does not depend on timing: two ranged runs, the raw tables and the
-        # windowed models, each over the whole range; every asset once, after its parents.
+        # all, seen), and a windowed model with an unpartitioned parent (fct_activity_zones reads
+        # dim_athlete_zones) may go in a ranged run of its own when that parent finishes late.
+        # What does not depend on timing: the raw tables in one ranged run, the windowed models in
+        # one or more, each run over the whole range; every asset once, after its parents.
         assert len(runs) >= 5, "\n".join(" ".join(run_keys) for run_keys in chain)
         ranged_runs = [run_keys for run_keys in chain if set(run_keys) <= stack.partitioned_keys]
-        assert len(ranged_runs) == 2, ranged_runs
+        assert len(ranged_runs) >= 2, ranged_runs
         done: set[str] = set()
         for run, run_keys in zip(runs, chain, strict=True):
             ranged = set(run_keys) <= stack.partitioned_keys
