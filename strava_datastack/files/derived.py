@@ -7,8 +7,9 @@ Rules (the project's, chosen to be close to Strava's published behaviour; how fa
 Strava's own numbers is measured on activities that have both):
 
 - **Moving.** A sample is moving when the speed over the interval that ends at it, distance
-  gained over time passed, is at least `MOVING_SPEED` (0.5 m/s, 1.8 km/h: slower than any walk,
-  faster than GPS drift while standing). The first sample is not moving. A device pause needs
+  gained over time passed, is at least `MOVING_SPEED` (0.5 m/s, 1.8 km/h: slower than a walk on
+  the flat, faster than GPS drift while standing; a steep hike's climbs can be slower, see
+  docs/file-import.md). The first sample is not moving. A device pause needs
   no rule of its own: an auto-paused FIT file has a gap in its timestamps with (almost) no
   distance gained, so the interval over the gap is below the threshold and not counted, while
   a gap with real distance (a tunnel without GPS) counts. Without distance the device speed
